@@ -1,0 +1,27 @@
+/* Path helpers.  Pure string functions, plus resolution of a path inside an
+ * image root that never lets a symlink lead outside it. */
+#ifndef LITHOS_PATHS_H
+#define LITHOS_PATHS_H
+
+#include <stdbool.h>
+
+char *path_dirname(const char *p);
+char *path_join(const char *a, const char *b);
+/* Lexically normalize an absolute path ("//a/./b/" -> "/a/b"); returns NULL
+ * if it contains a ".." component. */
+char *path_normalize_abs(const char *p);
+/* True if `p` contains a "." or ".." component or an empty one in the middle. */
+bool path_has_dot_components(const char *p);
+
+/* Open `path` (absolute, as seen in the container) below the directory fd
+ * `rootfd`, resolving every symlink as if `rootfd` were `/` (openat2 with
+ * RESOLVE_IN_ROOT and no magic links), so nothing outside the root can be
+ * reached.  Returns an fd or -1 with errno. */
+int open_in_root(int rootfd, const char *path, int flags);
+/* lstat-like check of the final component of `path` inside the root:
+ * returns 0 and fills *mode (S_IFMT bits) or -1 with errno. */
+int lstat_in_root(int rootfd, const char *path, unsigned *mode);
+
+bool valid_log_level(const char *s);
+
+#endif

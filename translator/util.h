@@ -1,0 +1,58 @@
+/* Small helpers shared by every part: allocation that aborts on ENOMEM,
+ * string building, and cleanup attributes (after crun's utils.h). */
+#ifndef LITHOS_UTIL_H
+#define LITHOS_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t sz);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
+/* Growable byte buffer. */
+struct buf {
+	char *p;
+	size_t len;
+	size_t cap;
+};
+void buf_add(struct buf *b, const char *s, size_t n);
+void buf_puts(struct buf *b, const char *s);
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* NUL-terminated contents; the buffer keeps ownership. */
+const char *buf_str(struct buf *b);
+void buf_free(struct buf *b);
+
+static inline void freep(void *p) { free(*(void **)p); }
+static inline void closep(int *fd) { if (*fd >= 0) close(*fd); }
+static inline void fclosep(FILE **f) { if (*f) fclose(*f); }
+#define _cleanup_free_ __attribute__((cleanup(freep)))
+#define _cleanup_close_ __attribute__((cleanup(closep)))
+#define _cleanup_fclose_ __attribute__((cleanup(fclosep)))
+
+/* Hand ownership over: return the pointer and clear the variable. */
+#define move_ptr(p) ({ __typeof__(p) _tmp = (p); (p) = NULL; _tmp; })
+#define move_fd(fd) ({ int _tmp = (fd); (fd) = -1; _tmp; })
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Append one element to a dynamic array (v, n), growing it. */
+#define VEC_PUSH(v, n, item) do { \
+	(v) = xrealloc((v), ((n) + 1) * sizeof(*(v))); \
+	(v)[(n)++] = (item); \
+} while (0)
+
+bool str_has_prefix(const char *s, const char *prefix);
+/* Read a whole regular file (at most max bytes); NULL + errno on failure.
+ * EFBIG when larger than max, EISDIR/EINVAL when not a regular file. */
+char *read_file_limited(const char *path, size_t max, size_t *len_out);
+
+#endif
