@@ -261,9 +261,12 @@ static const struct field tmpfs_fields[] = {
 	{ "mode", f_v_mode, 0, NULL },
 };
 
-static bool dec_volume(struct dctx *c, const struct ynode *v, struct volume *vol)
+static bool dec_volume(struct dctx *c, const struct ynode *tagged, struct volume *vol)
 {
-	const char *tag = v->tag ? v->tag : "";
+	const char *tag = tagged->tag ? tagged->tag : "";
+	struct ynode untagged = *tagged;
+	untagged.tag = NULL;
+	const struct ynode *v = &untagged;
 	bool scalar = v->kind == YN_SCALAR;
 	bool empty = scalar && v->value[0] == 0;
 	if (!strcmp(tag, "!Readonly")) {
@@ -285,9 +288,7 @@ static bool dec_volume(struct dctx *c, const struct ynode *v, struct volume *vol
 			     vol->mountpoint, ynode_kind_name(v));
 			return false;
 		}
-		struct ynode untagged = *v;
-		untagged.tag = NULL;
-		return dec_fields(c, &untagged, persistent_fields, ARRAY_SIZE(persistent_fields), vol,
+		return dec_fields(c, v, persistent_fields, ARRAY_SIZE(persistent_fields), vol,
 				  "volume !Persistent");
 	}
 	if (!strcmp(tag, "!Statedir")) {
@@ -304,9 +305,7 @@ static bool dec_volume(struct dctx *c, const struct ynode *v, struct volume *vol
 			     vol->mountpoint, ynode_kind_name(v));
 			return false;
 		}
-		struct ynode untagged = *v;
-		untagged.tag = NULL;
-		bool ok = dec_fields(c, &untagged, statedir_fields, ARRAY_SIZE(statedir_fields), vol,
+		bool ok = dec_fields(c, v, statedir_fields, ARRAY_SIZE(statedir_fields), vol,
 				     "volume !Statedir");
 		if (!vol->path)
 			vol->path = xstrdup("/");
@@ -323,14 +322,12 @@ static bool dec_volume(struct dctx *c, const struct ynode *v, struct volume *vol
 			     vol->mountpoint, ynode_kind_name(v));
 			return false;
 		}
-		struct ynode untagged = *v;
-		untagged.tag = NULL;
-		return dec_fields(c, &untagged, tmpfs_fields, ARRAY_SIZE(tmpfs_fields), vol,
+		return dec_fields(c, v, tmpfs_fields, ARRAY_SIZE(tmpfs_fields), vol,
 				  "volume !Tmpfs");
 	}
-	if (v->tag)
+	if (tagged->tag)
 		derr(c, v, "volume %s: unknown volume type %s; expected !Readonly, !Persistent, !Statedir or !Tmpfs",
-		     vol->mountpoint, v->tag);
+		     vol->mountpoint, tagged->tag);
 	else
 		derr(c, v, "volume %s: missing volume type; expected a tagged value: !Readonly, !Persistent, !Statedir or !Tmpfs",
 		     vol->mountpoint);

@@ -1,0 +1,48 @@
+/* Loading a whole lithos installation: the master config, every sandbox in
+ * sandboxes-dir, each sandbox's processes file and every container config
+ * an entry points at, all validated.  Used by lithos_check, lithos_switch,
+ * lithos_cmd and the tree. */
+#ifndef LITHOS_SETUP_H
+#define LITHOS_SETUP_H
+
+#include "config.h"
+
+struct loaded_entry {
+	struct process_entry *entry;      /* points into procs */
+	bool loaded;                      /* container config was read */
+	bool valid;                       /* and everything checks out */
+	struct container_config cc;
+	char *image_root;
+};
+
+struct loaded_sandbox {
+	struct sandbox_config cfg;
+	bool cfg_ok;
+	char *processes_file;
+	bool processes_present;
+	struct processes_config procs;
+	struct loaded_entry *entries;
+	size_t n_entries;
+};
+
+struct lithos_setup {
+	struct master_config master;
+	struct loaded_sandbox *sandboxes;
+	size_t n_sandboxes;
+};
+
+struct setup_options {
+	const char *master_path;
+	const char *only_sandbox;       /* NULL: all */
+	const char *alternate_processes; /* with only_sandbox */
+	bool skip_containers;           /* don't read container configs */
+};
+
+/* Returns 0 when everything is valid; -1 with every problem in d.  The
+ * setup is filled as far as it could be read either way. */
+int setup_load(struct lithos_setup *st, const struct setup_options *opt, struct diags *d);
+void setup_free(struct lithos_setup *st);
+const struct loaded_sandbox *setup_find_sandbox(const struct lithos_setup *st, const char *name);
+const struct loaded_entry *setup_find_entry(const struct loaded_sandbox *sb, const char *name);
+
+#endif
