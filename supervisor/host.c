@@ -1,0 +1,169 @@
+#include "host.h"
+#include "paths.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <lxc/lxccontainer.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+
+#ifndef LITHOS_BUILDDIR
+#define LITHOS_BUILDDIR "."
+#endif
+#ifndef LITHOS_SRCDIR
+#define LITHOS_SRCDIR "."
+#endif
+
+static char *first_existing(const char *env, const char *a, const char *b, int mode)
+{
+	const char *e = getenv(env);
+	if (e && *e)
+		return xstrdup(e);
+	if (access(a, mode) == 0)
+		return xstrdup(a);
+	if (access(b, mode) == 0)
+		return xstrdup(b);
+	return NULL;
+}
+
+int host_info_load(struct host_info *h, const struct master_config *m, char **err)
+{
+	memset(h, 0, sizeof(*h));
+	struct statfs sf;
+	if (statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
+		h->cgroup = CGROUP_V2;
+	else
+		h->cgroup = CGROUP_V1;
+	h->memsw = h->cgroup == CGROUP_V1 &&
+		   access("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", F_OK) == 0;
+	if (m->lxc_path) {
+		h->lxc_path = xstrdup(m->lxc_path);
+	} else {
+		const char *p = lxc_get_global_config_item("lxc.lxcpath");
+		h->lxc_path = xstrdup(p ? p : "/var/lib/lxc");
+	}
+	h->hook = first_existing("LITHOS_HOOK", LITHOS_BUILDDIR "/lithos_hook",
+				 LITHOS_LIBEXEC_DIR "/lithos_hook", X_OK);
+	if (!h->hook) {
+		*err = xasprintf("cannot find the lithos_hook program (looked in %s and %s)",
+				 LITHOS_BUILDDIR, LITHOS_LIBEXEC_DIR);
+		return -1;
+	}
+	h->templates_dir = first_existing("LITHOS_TEMPLATES_DIR", LITHOS_SRCDIR "/templates",
+					  LITHOS_TEMPLATES_DIR, R_OK);
+	if (!h->templates_dir) {
+		*err = xasprintf("cannot find the templates directory (looked in %s/templates and %s)",
+				 LITHOS_SRCDIR, LITHOS_TEMPLATES_DIR);
+		return -1;
+	}
+	char *base = xasprintf("%s/base.conf", h->templates_dir);
+	char *userns = xasprintf("%s/userns.conf", h->templates_dir);
+	h->base_template = read_file_limited(base, 1 << 20, NULL);
+	if (!h->base_template)
+		*err = xasprintf("cannot read template %s: %s", base, strerror(errno));
+	h->userns_template = read_file_limited(userns, 1 << 20, NULL);
+	if (!h->userns_template && h->base_template)
+		*err = xasprintf("cannot read template %s: %s", userns, strerror(errno));
+	free(base);
+	free(userns);
+	return h->base_template && h->userns_template ? 0 : -1;
+}
+
+void host_info_free(struct host_info *h)
+{
+	free(h->lxc_path);
+	free(h->hook);
+	free(h->templates_dir);
+	free(h->base_template);
+	free(h->userns_template);
+	memset(h, 0, sizeof(*h));
+}
+
+enum image_file image_file_kind(const char *image_root, const char *path)
+{
+	_cleanup_close_ int root = open(image_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return IMAGE_FILE_MISSING;
+	/* every parent must be a real directory too */
+	char *dir = path_dirname(path);
+	int dfd = open_in_root(root, dir, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+	free(dir);
+	if (dfd < 0)
+		return IMAGE_FILE_MISSING;
+	struct stat st;
+	const char *base = strrchr(path, '/') + 1;
+	int r = fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW);
+	close(dfd);
+	if (r < 0)
+		return IMAGE_FILE_MISSING;
+	if (S_ISLNK(st.st_mode))
+		return IMAGE_FILE_SYMLINK;
+	return S_ISREG(st.st_mode) ? IMAGE_FILE_REGULAR : IMAGE_FILE_OTHER;
+}
+
+static bool under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	return strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
+bool check_mount_targets(const struct container_config *cc, const char *image_root,
+			 struct diags *d)
+{
+	size_t before = diags_count(d);
+	_cleanup_close_ int root = open(image_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0) {
+		diag_add(d, image_root, 0, 0, "cannot open image: %s", strerror(errno));
+		return false;
+	}
+	for (size_t i = 0; i < cc->n_volumes; i++) {
+		const struct volume *v = &cc->volumes[i];
+		bool nested = false;
+		for (size_t j = 0; j < cc->n_volumes; j++)
+			if (j != i && under(v->mountpoint, cc->volumes[j].mountpoint))
+				nested = true;
+		if (nested)
+			continue;
+		/* walk component by component, refusing symlinks */
+		int dfd = dup(root);
+		char *copy = xstrdup(v->mountpoint);
+		char *save = NULL;
+		struct buf walked = { 0 };
+		for (char *c = strtok_r(copy, "/", &save); c && dfd >= 0; c = strtok_r(NULL, "/", &save)) {
+			buf_printf(&walked, "/%s", c);
+			struct stat st;
+			if (fstatat(dfd, c, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+				diag_add(d, cc->file, v->pos.line, v->pos.col,
+					 "volume %s: mount point %s does not exist in the image %s; expected the image to have it (lithos never creates mount points)",
+					 v->mountpoint, buf_str(&walked), image_root);
+				close(dfd);
+				dfd = -1;
+				break;
+			}
+			if (S_ISLNK(st.st_mode)) {
+				diag_add(d, cc->file, v->pos.line, v->pos.col,
+					 "volume %s: %s is a symlink in the image; expected a real directory (a mount point must not lead anywhere else)",
+					 v->mountpoint, buf_str(&walked));
+				close(dfd);
+				dfd = -1;
+				break;
+			}
+			int next = openat(dfd, c, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+			close(dfd);
+			dfd = next;
+		}
+		if (dfd >= 0)
+			close(dfd);
+		buf_free(&walked);
+		free(copy);
+	}
+	return diags_count(d) == before;
+}
+
+char *instance_state_dir(const struct master_config *m, const char *lxc_name)
+{
+	return xasprintf("%s/%s", m->state_dir, lxc_name);
+}

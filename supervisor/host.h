@@ -1,0 +1,36 @@
+/* Facts about this host and the files the runtime needs: cgroup version,
+ * LXC's path, where the hook and the templates are, and what an image holds
+ * at the paths lithos mounts over. */
+#ifndef LITHOS_HOST_H
+#define LITHOS_HOST_H
+
+#include "config.h"
+#include "lxcconf.h"
+
+struct host_info {
+	enum cgroup_version cgroup;
+	bool memsw;
+	char *lxc_path;
+	char *hook;
+	char *templates_dir;
+	char *base_template;
+	char *userns_template;
+};
+
+/* Returns 0 or -1 with a message in *err (caller frees). */
+int host_info_load(struct host_info *h, const struct master_config *m, char **err);
+void host_info_free(struct host_info *h);
+
+/* Kind of the file at `path` inside the image (no symlink followed). */
+enum image_file image_file_kind(const char *image_root, const char *path);
+
+/* Every volume's mount point must exist in the image (lithos never creates
+ * mount points) as a directory or file reached without any symlink; a mount
+ * point inside another volume is checked when that volume is mounted. */
+bool check_mount_targets(const struct container_config *cc, const char *image_root,
+			 struct diags *d);
+
+/* The state dir of an instance on the host. */
+char *instance_state_dir(const struct master_config *m, const char *lxc_name);
+
+#endif

@@ -1,0 +1,130 @@
+#include "iolog.h"
+#include "lxcrun.h"
+#include "paths.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char *p = xstrdup(path);
+	for (char *s = p + 1; *s; s++) {
+		if (*s == '/') {
+			*s = 0;
+			if (mkdir(p, mode) < 0 && errno != EEXIST) {
+				free(p);
+				return -1;
+			}
+			*s = '/';
+		}
+	}
+	int r = mkdir(p, mode) < 0 && errno != EEXIST ? -1 : 0;
+	free(p);
+	return r;
+}
+
+static int open_log(const char *path)
+{
+	char *dir = path_dirname(path);
+	mkdir_p(dir, 0755);
+	free(dir);
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0640);
+}
+
+/* stdout-stderr-file on a Persistent volume: open it through the volume's
+ * host directory without following any symlink the container may have
+ * planted there. */
+static int open_in_volume(const struct instance *in, char **err)
+{
+	const struct container_config *cc = in->cc;
+	const struct sandbox_config *s = in->sandbox;
+	const char *file = cc->stdout_stderr_file;
+	const struct volume *best = NULL;
+	for (size_t i = 0; i < cc->n_volumes; i++) {
+		const struct volume *v = &cc->volumes[i];
+		size_t n = strlen(v->mountpoint);
+		if (!strncmp(file, v->mountpoint, n) && file[n] == '/' &&
+		    (!best || n > strlen(best->mountpoint)))
+			best = v;
+	}
+	if (!best || best->kind != VOL_PERSISTENT) {
+		*err = xasprintf("stdout-stderr-file %s is not on a !Persistent volume; lithos-lxc opens it from the host and supports only !Persistent volumes for it",
+				 file);
+		return -1;
+	}
+	const struct kv *kv = NULL;
+	size_t klen = 0;
+	for (size_t i = 0; i < s->writable_paths.n; i++) {
+		const char *k = s->writable_paths.v[i].key;
+		size_t n = strlen(k);
+		if (!strncmp(best->path, k, n) && (best->path[n] == 0 || best->path[n] == '/') &&
+		    n >= klen) {
+			kv = &s->writable_paths.v[i];
+			klen = n;
+		}
+	}
+	if (!kv) {
+		*err = xasprintf("volume %s is not a writable path of the sandbox", best->mountpoint);
+		return -1;
+	}
+	int root = open(kv->value, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0) {
+		*err = xasprintf("cannot open %s: %s", kv->value, strerror(errno));
+		return -1;
+	}
+	char *rel = xasprintf("%s/%s", best->path + klen, file + strlen(best->mountpoint));
+	struct open_how how = {
+		.flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
+		.mode = 0640,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	const char *r = rel;
+	while (*r == '/')
+		r++;
+	int fd = (int)syscall(SYS_openat2, root, r, &how, sizeof(how));
+	if (fd < 0)
+		*err = xasprintf("cannot open stdout-stderr-file %s (%s/%s): %s", file, kv->value, r,
+				 strerror(errno));
+	close(root);
+	free(rel);
+	return fd;
+}
+
+int open_instance_output(const struct master_config *m, const struct instance *in, char **err)
+{
+	if (in->cc->stdout_stderr_file)
+		return open_in_volume(in, err);
+	char *path = sandbox_stdio_log(m, in->sandbox);
+	int fd = open_log(path);
+	if (fd < 0)
+		*err = xasprintf("cannot open stdio log %s: %s", path, strerror(errno));
+	free(path);
+	return fd;
+}
+
+void stdio_log_line(const struct master_config *m, const struct sandbox_config *s,
+		    const char *fmt, ...)
+{
+	char *path = sandbox_stdio_log(m, s);
+	int fd = open_log(path);
+	free(path);
+	if (fd < 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	char ts[32];
+	time_t t = time(NULL);
+	struct tm tm;
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+	dprintf(fd, "[%s][lithos] %s\n", ts, msg);
+	free(msg);
+	close(fd);
+}

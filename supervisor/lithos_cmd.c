@@ -1,0 +1,180 @@
+/* lithos_cmd: run a Command entry of a sandbox in a real LXC container,
+ * with lxc-execute semantics: attached to the caller, not daemonized, the
+ * process's exit code is lithos_cmd's exit code (128+N for signal N). */
+#include "cmdload.h"
+#include "host.h"
+#include "instance.h"
+#include "iolog.h"
+#include "lxcrun.h"
+#include "paths.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define EXIT_CONFIG 121 /* configs invalid, nothing started */
+#define EXIT_SETUP 122  /* could not prepare or start the container */
+
+static void usage(FILE *out)
+{
+	fputs("Usage: lithos_cmd [--master FILE] SANDBOX NAME [ARGS...]\n"
+	      "\n"
+	      "Run the Command entry NAME of SANDBOX's processes config in a fresh LXC\n"
+	      "container. ARGS are appended to the config's arguments. With\n"
+	      "`interactive: true` the terminal and stdin are kept; otherwise stdin is\n"
+	      "/dev/null and output goes to the sandbox's stdio log. Exit status is the\n"
+	      "process's (128+N when killed by signal N); 121 means the configs are\n"
+	      "invalid, 122 that the container could not be set up or started.\n"
+	      "\n"
+	      "Options:\n"
+	      "  --master FILE   master config (default /etc/lithos/master.yaml)\n"
+	      "  -h, --help      show this help\n",
+	      out);
+}
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	return flag == FTW_DP ? rmdir(p) : unlink(p);
+}
+
+static void print_lxc_log(const char *lxc_path, const char *name)
+{
+	char *p = xasprintf("%s/%s/lxc.log", lxc_path, name);
+	size_t len;
+	char *data = read_file_limited(p, 1 << 20, &len);
+	if (data && len) {
+		const char *start = data;
+		if (len > 4000)
+			start = data + len - 4000;
+		fprintf(stderr, "lithos_cmd: LXC log (%s):\n%s", p, start);
+	}
+	free(data);
+	free(p);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "master", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *master = NULL;
+	int c;
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			master = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (argc - optind < 2) {
+		usage(stderr);
+		return 2;
+	}
+	const char *sandbox = argv[optind], *name = argv[optind + 1];
+	char *const *extra = argv + optind + 2;
+	size_t n_extra = (size_t)(argc - optind - 2);
+
+	struct diags d = { 0 };
+	struct entry_load el;
+	if (entry_load(&el, master, sandbox, name, &d) < 0) {
+		diags_print(stderr, &d);
+		return EXIT_CONFIG;
+	}
+	if (el.entry->kind != KIND_COMMAND) {
+		fprintf(stderr, "lithos_cmd: %s:%d:%d: process %s is a %s; expected kind: Command (daemons are run by lithos_tree)\n",
+			el.processes_file, el.entry->pos.line, el.entry->pos.col, name,
+			proc_kind_name(el.entry->kind));
+		return EXIT_CONFIG;
+	}
+
+	struct instance in;
+	if (instance_build(&in, &el.sandbox, el.entry, &el.cc, el.image_root, 0, (long)getpid(),
+			   extra, n_extra, &d) < 0) {
+		diags_print(stderr, &d);
+		return EXIT_CONFIG;
+	}
+	struct host_info h;
+	char *err = NULL;
+	if (host_info_load(&h, &el.master, &err) < 0) {
+		fprintf(stderr, "lithos_cmd: %s\n", err);
+		return EXIT_SETUP;
+	}
+	struct buf conf = { 0 };
+	const char *term = getenv("TERM");
+	if (compile_instance(&el.master, &h, &in, term, &conf, &d) < 0) {
+		diags_print(stderr, &d);
+		return EXIT_CONFIG;
+	}
+
+	/* output: the terminal for interactive commands, else the log */
+	int saved_err = dup(2);
+	fcntl(saved_err, F_SETFD, FD_CLOEXEC);
+	FILE *errf = fdopen(saved_err, "w");
+	if (!el.cc.interactive) {
+		int out = open_instance_output(&el.master, &in, &err);
+		if (out < 0) {
+			fprintf(stderr, "lithos_cmd: %s\n", err);
+			return EXIT_SETUP;
+		}
+		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		dup2(nul, 0);
+		dup2(out, 1);
+		dup2(out, 2);
+		close(nul);
+		close(out);
+	}
+
+	int rc = EXIT_SETUP;
+	remove_stale_veth(in.lxc_name);
+	if (instance_dir_write(h.lxc_path, in.lxc_name, in.name, conf.p, conf.len, &err) < 0) {
+		fprintf(errf, "lithos_cmd: %s\n", err);
+		fflush(errf);
+		return EXIT_SETUP;
+	}
+	stdio_log_line(&el.master, &el.sandbox, "%s: starting %s", in.name, in.argv.v[0]);
+	int code = instance_start_wait(h.lxc_path, in.lxc_name, in.argv.v, &err);
+	if (code < 0) {
+		fprintf(errf, "lithos_cmd: %s\n", err);
+		fflush(errf);
+		int keep = dup(2);
+		dup2(saved_err, 2);
+		print_lxc_log(h.lxc_path, in.lxc_name);
+		dup2(keep, 2);
+		close(keep);
+		stdio_log_line(&el.master, &el.sandbox, "%s: failed to start", in.name);
+	} else {
+		rc = code;
+		stdio_log_line(&el.master, &el.sandbox, "%s: exited with %d", in.name, code);
+	}
+
+	/* nothing left behind: lxc dir, state dir, veth */
+	instance_dir_remove(h.lxc_path, in.lxc_name);
+	char *state = instance_state_dir(&el.master, in.lxc_name);
+	struct stat st;
+	if (lstat(state, &st) == 0)
+		nftw(state, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	free(state);
+	remove_stale_veth(in.lxc_name);
+
+	buf_free(&conf);
+	host_info_free(&h);
+	instance_free(&in);
+	entry_load_free(&el);
+	diags_free(&d);
+	fclose(errf);
+	return rc;
+}

@@ -1,0 +1,106 @@
+/* lithos_lxcconf: print the lxc.conf compiled for one instance, so users
+ * can read exactly what will run. */
+#include "cmdload.h"
+#include "host.h"
+#include "instance.h"
+#include "lxcrun.h"
+#include "util.h"
+
+#include <getopt.h>
+#include <string.h>
+
+static void usage(FILE *out)
+{
+	fputs("Usage: lithos_lxcconf [--master FILE] [--cgroup-version 1|2] SANDBOX NAME [INDEX]\n"
+	      "\n"
+	      "Print the lxc.conf that lithos compiles for instance INDEX (default 0)\n"
+	      "of process NAME in SANDBOX. For a Command entry the instance is the one\n"
+	      "lithos_cmd would run (its name includes this command's pid).\n"
+	      "\n"
+	      "Options:\n"
+	      "  --master FILE          master config (default /etc/lithos/master.yaml)\n"
+	      "  --cgroup-version 1|2   emit cgroup v1 or v2 keys instead of the host's\n"
+	      "  -h, --help             show this help\n",
+	      out);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "master", required_argument, NULL, 'm' },
+		{ "cgroup-version", required_argument, NULL, 'g' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *master = NULL;
+	int cgv = 0, c;
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			master = optarg;
+			break;
+		case 'g':
+			cgv = atoi(optarg);
+			if (cgv != 1 && cgv != 2) {
+				fprintf(stderr, "lithos_lxcconf: --cgroup-version must be 1 or 2\n");
+				return 2;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (argc - optind < 2 || argc - optind > 3) {
+		usage(stderr);
+		return 2;
+	}
+	struct diags d = { 0 };
+	struct entry_load el;
+	if (entry_load(&el, master, argv[optind], argv[optind + 1], &d) < 0) {
+		diags_print(stderr, &d);
+		return 1;
+	}
+	unsigned long index = 0;
+	if (argc - optind == 3) {
+		char *end;
+		index = strtoul(argv[optind + 2], &end, 10);
+		if (*end || index >= el.entry->instances) {
+			fprintf(stderr, "lithos_lxcconf: instance %s does not exist; expected 0 to %u\n",
+				argv[optind + 2], el.entry->instances - 1);
+			return 2;
+		}
+	}
+	struct instance in;
+	long cmd_pid = el.entry->kind == KIND_COMMAND ? (long)getpid() : 0;
+	if (instance_build(&in, &el.sandbox, el.entry, &el.cc, el.image_root, (uint32_t)index,
+			   cmd_pid, NULL, 0, &d) < 0) {
+		diags_print(stderr, &d);
+		return 1;
+	}
+	struct host_info h;
+	char *err = NULL;
+	if (host_info_load(&h, &el.master, &err) < 0) {
+		fprintf(stderr, "lithos_lxcconf: %s\n", err);
+		return 1;
+	}
+	if (cgv)
+		h.cgroup = cgv == 2 ? CGROUP_V2 : CGROUP_V1;
+	struct buf conf = { 0 };
+	int rc = 0;
+	if (compile_instance(&el.master, &h, &in, cmd_pid ? getenv("TERM") : NULL, &conf, &d) < 0) {
+		diags_print(stderr, &d);
+		rc = 1;
+	} else {
+		fwrite(conf.p, 1, conf.len, stdout);
+	}
+	buf_free(&conf);
+	host_info_free(&h);
+	instance_free(&in);
+	entry_load_free(&el);
+	diags_free(&d);
+	return rc;
+}

@@ -1,0 +1,199 @@
+#include "lxcrun.h"
+#include "lxcconf.h"
+#include "paths.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <lxc/lxccontainer.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+int compile_instance(const struct master_config *m, const struct host_info *h,
+		     const struct instance *in, const char *term, struct buf *conf,
+		     struct diags *d)
+{
+	size_t before = diags_count(d);
+	check_mount_targets(in->cc, in->image_root, d);
+	char *state = instance_state_dir(m, in->lxc_name);
+	char *log = sandbox_stdio_log(m, in->sandbox);
+	struct lxc_facts f = {
+		.cgroup = h->cgroup,
+		.memsw = h->memsw,
+		.lxc_path = h->lxc_path,
+		.hook = h->hook,
+		.state_dir = state,
+		.stdio_log = log,
+		.devfs_ready = access(m->devfs_dir, F_OK) == 0 &&
+			       strcmp(m->devfs_dir, "/dev") != 0 &&
+			       ({
+				       char *mk = xasprintf("%s/.lithos-devfs", m->devfs_dir);
+				       bool ok = access(mk, F_OK) == 0;
+				       free(mk);
+				       ok;
+			       }),
+		.term = term,
+		.image_resolv_conf = image_file_kind(in->image_root, "/etc/resolv.conf"),
+		.image_hosts = image_file_kind(in->image_root, "/etc/hosts"),
+		.base_template = h->base_template,
+		.userns_template = h->userns_template,
+	};
+	lxcconf_render(in, m, &f, conf, d);
+	free(state);
+	free(log);
+	return diags_count(d) > before ? -1 : 0;
+}
+
+char *sandbox_stdio_log(const struct master_config *m, const struct sandbox_config *s)
+{
+	return xasprintf("%s/%s.log", m->stdio_log_dir, s->name);
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char *p = xstrdup(path);
+	for (char *s = p + 1; *s; s++) {
+		if (*s == '/') {
+			*s = 0;
+			if (mkdir(p, mode) < 0 && errno != EEXIST) {
+				free(p);
+				return -1;
+			}
+			*s = '/';
+		}
+	}
+	int r = mkdir(p, mode) < 0 && errno != EEXIST ? -1 : 0;
+	free(p);
+	return r;
+}
+
+int instance_dir_write(const char *lxc_path, const char *name, const char *lithos_name,
+		       const char *conf, size_t len, char **err)
+{
+	char *dir = xasprintf("%s/%s", lxc_path, name);
+	char *marker = xasprintf("%s/%s", dir, LITHOS_MARKER);
+	char *tmp = xasprintf("%s/config.tmp", dir);
+	char *final = xasprintf("%s/config", dir);
+	int rc = -1;
+	struct stat st;
+	if (lstat(dir, &st) == 0) {
+		if (access(marker, F_OK) != 0) {
+			*err = xasprintf("%s exists and was not created by lithos; refusing to touch it", dir);
+			goto out;
+		}
+		struct lxc_container *c = lxc_container_new(name, lxc_path);
+		bool running = c && c->is_running(c);
+		if (c)
+			lxc_container_put(c);
+		if (running) {
+			*err = xasprintf("container %s is already running", name);
+			goto out;
+		}
+	} else if (mkdir_p(lxc_path, 0755) < 0 || mkdir(dir, 0750) < 0) {
+		*err = xasprintf("cannot create %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	int fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 || dprintf(fd, "%s\n", lithos_name) < 0 || close(fd) < 0) {
+		*err = xasprintf("cannot write %s: %s", marker, strerror(errno));
+		goto out;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		*err = xasprintf("cannot write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	size_t off = 0;
+	while (off < len) {
+		ssize_t w = write(fd, conf + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			*err = xasprintf("cannot write %s: %s", tmp, strerror(errno));
+			close(fd);
+			goto out;
+		}
+		off += (size_t)w;
+	}
+	if (close(fd) < 0 || rename(tmp, final) < 0) {
+		*err = xasprintf("cannot write %s: %s", final, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	free(dir);
+	free(marker);
+	free(tmp);
+	free(final);
+	return rc;
+}
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	return flag == FTW_DP ? rmdir(p) : unlink(p);
+}
+
+int instance_dir_remove(const char *lxc_path, const char *name)
+{
+	char *dir = xasprintf("%s/%s", lxc_path, name);
+	char *marker = xasprintf("%s/%s", dir, LITHOS_MARKER);
+	int rc = 0;
+	if (access(marker, F_OK) == 0)
+		rc = nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	free(dir);
+	free(marker);
+	return rc;
+}
+
+void remove_stale_veth(const char *lxc_name)
+{
+	char veth[16];
+	lxcconf_veth_name(lxc_name, veth);
+	if (if_nametoindex(veth) == 0)
+		return;
+	pid_t p = fork();
+	if (p == 0) {
+		int nul = open("/dev/null", O_RDWR);
+		dup2(nul, 1);
+		dup2(nul, 2);
+		execlp("ip", "ip", "link", "delete", veth, (char *)NULL);
+		_exit(127);
+	}
+	if (p > 0)
+		while (waitpid(p, NULL, 0) < 0 && errno == EINTR)
+			;
+}
+
+int instance_start_wait(const char *lxc_path, const char *name, char *const argv[], char **err)
+{
+	struct lxc_container *c = lxc_container_new(name, lxc_path);
+	if (!c) {
+		*err = xasprintf("liblxc cannot create container object %s in %s", name, lxc_path);
+		return -1;
+	}
+	if (!c->is_defined(c)) {
+		*err = xasprintf("container %s has no config in %s", name, lxc_path);
+		lxc_container_put(c);
+		return -1;
+	}
+	c->want_daemonize(c, false);
+	c->want_close_all_fds(c, true);
+	bool ok = c->start(c, 1, argv);
+	int status = c->error_num;
+	lxc_container_put(c);
+	if (!ok) {
+		*err = xasprintf("LXC could not start container %s (see %s/%s/lxc.log)", name, lxc_path,
+				 name);
+		return -1;
+	}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 255;
+}

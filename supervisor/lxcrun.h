@@ -1,0 +1,34 @@
+/* Running one instance through liblxc: compile its lxc.conf, write it into
+ * the LXC path (marked as ours), start it without daemonizing so that the
+ * caller learns how the process ended, and clean up afterwards. */
+#ifndef LITHOS_LXCRUN_H
+#define LITHOS_LXCRUN_H
+
+#include "config.h"
+#include "host.h"
+#include "instance.h"
+
+#define LITHOS_MARKER "lithos.instance"
+
+/* Image facts, mount target checks and lxcconf_render in one step. */
+int compile_instance(const struct master_config *m, const struct host_info *h,
+		     const struct instance *in, const char *term, struct buf *conf,
+		     struct diags *d);
+
+/* The sandbox's stdio log path (stdio-log-dir/SANDBOX.log). */
+char *sandbox_stdio_log(const struct master_config *m, const struct sandbox_config *s);
+
+/* Write <lxc_path>/<name>/config and the lithos marker.  Refuses a
+ * directory lithos did not create and a container that is running. */
+int instance_dir_write(const char *lxc_path, const char *name, const char *lithos_name,
+		       const char *conf, size_t len, char **err);
+/* Remove <lxc_path>/<name> if it is ours. */
+int instance_dir_remove(const char *lxc_path, const char *name);
+/* Remove a host-side veth left by an earlier run of this instance. */
+void remove_stale_veth(const char *lxc_name);
+
+/* Start the container and wait for it.  Returns the process's exit code
+ * (128+N for signal N) or -1 with *err when it could not start. */
+int instance_start_wait(const char *lxc_path, const char *name, char *const argv[], char **err);
+
+#endif

@@ -1,0 +1,447 @@
+#include "lxcconf.h"
+#include "paths.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+#include <sys/socket.h>
+
+uint64_t cpu_shares_to_weight(uint64_t shares)
+{
+	if (shares < 2)
+		shares = 2;
+	if (shares > 262144)
+		shares = 262144;
+	return 1 + ((shares - 2) * 9999) / 262142;
+}
+
+void lxcconf_veth_name(const char *lxc_name, char out[16])
+{
+	/* FNV-1a: stable across runs and hosts */
+	uint32_t h = 2166136261u;
+	for (const unsigned char *p = (const unsigned char *)lxc_name; *p; p++) {
+		h ^= *p;
+		h *= 16777619u;
+	}
+	snprintf(out, 16, "lith%08x", h);
+}
+
+int lxcconf_mount_decision(enum tristate mount, bool have_content, enum image_file f,
+			   const char *what, bool *out, char **err)
+{
+	*err = NULL;
+	switch (mount) {
+	case TRI_FALSE:
+		*out = false;
+		return 0;
+	case TRI_TRUE:
+		if (f != IMAGE_FILE_REGULAR) {
+			*err = xasprintf("%s: mount is true but the image's %s is %s; expected a regular file to mount over",
+					 what, what,
+					 f == IMAGE_FILE_MISSING ? "missing" :
+					 f == IMAGE_FILE_SYMLINK ? "a symlink" : "not a regular file");
+			return -1;
+		}
+		*out = true;
+		return 0;
+	case TRI_AUTO:
+		*out = have_content && f == IMAGE_FILE_REGULAR;
+		return 0;
+	}
+	return 0;
+}
+
+/* fstab-style escaping for lxc.mount.entry fields */
+static void put_fstab(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\\')
+			buf_printf(b, "\\%03o", c);
+		else
+			buf_add(b, s, 1);
+	}
+}
+
+static bool has_newline(const char *s)
+{
+	return strchr(s, '\n') || strchr(s, '\r');
+}
+
+/* Host id that an id inside the container maps to (identity without a map). */
+static uint32_t map_to_host(const struct idmap *m, uint32_t id)
+{
+	if (!m || !m->set)
+		return id;
+	for (size_t i = 0; i < m->n; i++)
+		if (id >= m->v[i].inside && (uint64_t)id < (uint64_t)m->v[i].inside + m->v[i].count)
+			return m->v[i].outside + (id - m->v[i].inside);
+	return UINT32_MAX;
+}
+
+static const struct kv *match_virtual(const struct kvlist *l, const char *path)
+{
+	const struct kv *best = NULL;
+	size_t best_len = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		const char *k = l->v[i].key;
+		size_t n = strlen(k);
+		while (n > 1 && k[n - 1] == '/')
+			n--;
+		if (strncmp(path, k, n) == 0 && (path[n] == 0 || path[n] == '/' || n == 1)) {
+			if (!best || n > best_len) {
+				best = &l->v[i];
+				best_len = n;
+			}
+		}
+	}
+	return best;
+}
+
+/* Host path behind a virtual path: the sandbox's directory + the rest. */
+static char *virtual_to_host(const struct sandbox_config *s, const char *path, bool writable_only)
+{
+	const struct kv *kv = match_virtual(&s->writable_paths, path);
+	if (!kv && !writable_only)
+		kv = match_virtual(&s->readonly_paths, path);
+	if (!kv)
+		return NULL;
+	size_t n = strlen(kv->key);
+	while (n > 1 && kv->key[n - 1] == '/')
+		n--;
+	const char *rest = path + (n == 1 ? 0 : n);
+	while (*rest == '/')
+		rest++;
+	if (!*rest)
+		return xstrdup(kv->value);
+	return path_join(kv->value, rest);
+}
+
+static bool controller_on(const struct master_config *m, const char *ctl)
+{
+	if (!m->cgroup_name)
+		return false;
+	for (size_t i = 0; i < m->cgroup_controllers.n; i++) {
+		const char *c = m->cgroup_controllers.v[i];
+		/* "cpu,cpuacct" style joined names count for each part */
+		const char *p = c;
+		while (*p) {
+			const char *e = strchrnul(p, ',');
+			if ((size_t)(e - p) == strlen(ctl) && !strncmp(p, ctl, (size_t)(e - p)))
+				return true;
+			p = *e ? e + 1 : e;
+		}
+	}
+	return false;
+}
+
+static int vol_cmp(const void *a, const void *b)
+{
+	const struct volume *x = *(const struct volume *const *)a;
+	const struct volume *y = *(const struct volume *const *)b;
+	return strcmp(x->mountpoint, y->mountpoint);
+}
+
+static void hook_kv(struct buf *b, const char *key, const char *value)
+{
+	buf_printf(b, "#lithos.%s = %s\n", key, value);
+}
+
+int lxcconf_render(const struct instance *in, const struct master_config *m,
+		   const struct lxc_facts *f, struct buf *out, struct diags *d)
+{
+	size_t before = diags_count(d);
+	const struct sandbox_config *s = in->sandbox;
+	const struct container_config *cc = in->cc;
+	const char *cf = cc->file;
+	const struct idmap *umap = cc->uid_map.set ? &cc->uid_map : s->uid_map.set ? &s->uid_map : NULL;
+	const struct idmap *gmap = cc->gid_map.set ? &cc->gid_map : s->gid_map.set ? &s->gid_map : NULL;
+	bool userns = umap != NULL;
+
+	buf_printf(out, "# lxc.conf compiled by lithos-lxc for %s\n", in->name);
+	buf_printf(out, "# sandbox %s, process %s, instance %u, config %s\n", s->name,
+		   in->entry->name, in->index, in->config_path);
+	buf_puts(out, "# Generated file: edit the lithos configs, not this file.\n\n");
+
+	if (f->base_template) {
+		buf_puts(out, f->base_template);
+		if (out->len && out->p[out->len - 1] != '\n')
+			buf_puts(out, "\n");
+		buf_puts(out, "\n");
+	}
+
+	buf_puts(out, "# LXC's own log for this container\n");
+	buf_printf(out, "lxc.log.file = %s/%s/lxc.log\n", f->lxc_path, in->lxc_name);
+	buf_puts(out, "lxc.log.level = WARN\n\n");
+
+	buf_puts(out, "# root filesystem: the image, read-only\n");
+	buf_puts(out, "lxc.rootfs.path = dir:");
+	buf_puts(out, in->image_root);
+	buf_puts(out, "\nlxc.rootfs.options = ro\n\n");
+
+	/* user namespace */
+	if (userns) {
+		buf_puts(out, "# user namespace\n");
+		for (size_t i = 0; i < umap->n; i++)
+			buf_printf(out, "lxc.idmap = u %u %u %u\n", umap->v[i].inside, umap->v[i].outside,
+				   umap->v[i].count);
+		for (size_t i = 0; gmap && i < gmap->n; i++)
+			buf_printf(out, "lxc.idmap = g %u %u %u\n", gmap->v[i].inside, gmap->v[i].outside,
+				   gmap->v[i].count);
+		if (f->userns_template)
+			buf_puts(out, f->userns_template);
+		buf_puts(out, "\n");
+	}
+
+	/* process */
+	buf_puts(out, "# the process\n");
+	buf_printf(out, "lxc.init.uid = %u\n", in->uid);
+	buf_printf(out, "lxc.init.gid = %u\n", in->gid);
+	if (has_newline(cc->workdir)) {
+		diag_add(d, cf, cc->workdir_pos.line, cc->workdir_pos.col,
+			 "workdir contains a newline; expected a plain path");
+	} else {
+		buf_printf(out, "lxc.init.cwd = %s\n", cc->workdir);
+	}
+	buf_printf(out, "lxc.prlimit.nofile = %llu\n", (unsigned long long)cc->fileno_limit);
+
+	/* environment: what the config sets, plus LITHOS_NAME, LITHOS_CONFIG, TERM */
+	struct kvlist env = { 0 };
+	for (size_t i = 0; i < in->env.n; i++) {
+		struct kv e = in->env.v[i];
+		VEC_PUSH(env.v, env.n, e);
+	}
+	for (size_t i = 0; i < env.n; i++) {
+		const char *k = env.v[i].key, *v = env.v[i].value;
+		bool is_pid = false;
+		for (size_t j = 0; j < in->pid_env.n; j++)
+			is_pid |= !strcmp(in->pid_env.v[j], k);
+		if (is_pid)
+			v = "2"; /* lxc's init is pid 1, the process is its first child */
+		if (has_newline(k) || has_newline(v)) {
+			diag_add(d, cf, env.v[i].pos.line, env.v[i].pos.col,
+				 "environ: %s: value contains a newline; expected a single-line value", k);
+			continue;
+		}
+		if (!strcmp(k, "LITHOS_NAME") || !strcmp(k, "LITHOS_CONFIG") ||
+		    (f->term && !strcmp(k, "TERM")))
+			continue; /* set below */
+		buf_printf(out, "lxc.environment = %s=%s\n", k, v);
+	}
+	free(env.v);
+	buf_printf(out, "lxc.environment = LITHOS_NAME=%s\n", in->name);
+	buf_printf(out, "lxc.environment = LITHOS_CONFIG=%s\n", in->config_path);
+	if (f->term && !has_newline(f->term))
+		buf_printf(out, "lxc.environment = TERM=%s\n", f->term);
+	buf_puts(out, "\n");
+
+	/* mounts */
+	buf_puts(out, "# volumes\n");
+	const struct volume **vols = xcalloc(cc->n_volumes, sizeof(*vols));
+	for (size_t i = 0; i < cc->n_volumes; i++)
+		vols[i] = &cc->volumes[i];
+	qsort(vols, cc->n_volumes, sizeof(*vols), vol_cmp);
+	for (size_t i = 0; i < cc->n_volumes; i++) {
+		const struct volume *v = vols[i];
+		const char *target = v->mountpoint + 1; /* relative to the rootfs */
+		char *src = NULL;
+		const char *opts = NULL;
+		char *tmpfs_opts = NULL;
+		switch (v->kind) {
+		case VOL_READONLY:
+			src = virtual_to_host(s, v->path, false);
+			opts = "bind,ro,nosuid,noexec,nodev";
+			break;
+		case VOL_PERSISTENT:
+			src = virtual_to_host(s, v->path, true);
+			opts = "bind,rw,nosuid,noexec,nodev";
+			break;
+		case VOL_STATEDIR:
+			src = path_join(f->state_dir, v->path[1] ? v->path + 1 : ".");
+			opts = "bind,rw,nosuid,noexec,nodev";
+			break;
+		case VOL_TMPFS:
+			tmpfs_opts = xasprintf("size=%llu,mode=%04o,nosuid,nodev",
+					       (unsigned long long)v->size, v->mode);
+			break;
+		}
+		if (v->kind != VOL_TMPFS && !src) {
+			diag_add(d, cf, v->vpos.line, v->vpos.col,
+				 "volume %s: %s is not declared by sandbox %s; expected a path under its readonly-paths or writable-paths",
+				 v->mountpoint, v->path, s->name);
+			continue;
+		}
+		if (!*target) {
+			diag_add(d, cf, v->pos.line, v->pos.col,
+				 "volume /: mounting over the root is not supported; expected a mount point below /");
+			free(src);
+			free(tmpfs_opts);
+			continue;
+		}
+		buf_puts(out, "lxc.mount.entry = ");
+		if (v->kind == VOL_TMPFS) {
+			buf_puts(out, "tmpfs ");
+			put_fstab(out, target);
+			buf_printf(out, " tmpfs %s 0 0\n", tmpfs_opts);
+		} else {
+			put_fstab(out, src);
+			buf_puts(out, " ");
+			put_fstab(out, target);
+			buf_printf(out, " none %s 0 0\n", opts);
+		}
+		free(src);
+		free(tmpfs_opts);
+	}
+	free(vols);
+
+	/* resolv.conf and hosts from the state dir */
+	char *err = NULL;
+	bool mount_resolv = false, mount_hosts = false;
+	if (lxcconf_mount_decision(cc->resolv_conf.mount, cc->resolv_conf.copy_from_host,
+				   f->image_resolv_conf, "/etc/resolv.conf", &mount_resolv, &err) < 0) {
+		diag_add(d, cf, 0, 0, "resolv-conf %s", err);
+		free(err);
+	}
+	if (lxcconf_mount_decision(cc->hosts_file.mount, true, f->image_hosts, "/etc/hosts",
+				   &mount_hosts, &err) < 0) {
+		diag_add(d, cf, 0, 0, "hosts-file %s", err);
+		free(err);
+	}
+	if (mount_resolv) {
+		buf_puts(out, "lxc.mount.entry = ");
+		put_fstab(out, f->state_dir);
+		buf_puts(out, "/resolv.conf etc/resolv.conf none bind,ro,nosuid,noexec,nodev 0 0\n");
+	}
+	if (mount_hosts) {
+		buf_puts(out, "lxc.mount.entry = ");
+		put_fstab(out, f->state_dir);
+		buf_puts(out, "/hosts etc/hosts none bind,ro,nosuid,noexec,nodev 0 0\n");
+	}
+	buf_puts(out, "\n");
+
+	/* /dev */
+	if (f->devfs_ready) {
+		buf_puts(out, "# /dev from devfs-dir (prepared by lithos_mkdev)\nlxc.autodev = 0\n");
+		buf_puts(out, "lxc.mount.entry = ");
+		put_fstab(out, m->devfs_dir);
+		buf_puts(out, " dev none bind,nosuid,noexec 0 0\n\n");
+	}
+
+	/* cgroups */
+	if (m->cgroup_name) {
+		buf_puts(out, "# cgroup and limits\n");
+		buf_printf(out, "lxc.cgroup.dir.container = %s/%s\n", m->cgroup_name, in->lxc_name);
+		buf_printf(out, "lxc.cgroup.dir.monitor = %s/%s.monitor\n", m->cgroup_name,
+			   in->lxc_name);
+		if (cc->has_memory_limit && controller_on(m, "memory")) {
+			if (f->cgroup == CGROUP_V2) {
+				buf_printf(out, "lxc.cgroup2.memory.max = %llu\n",
+					   (unsigned long long)cc->memory_limit);
+			} else {
+				buf_printf(out, "lxc.cgroup.memory.limit_in_bytes = %llu\n",
+					   (unsigned long long)cc->memory_limit);
+				if (f->memsw)
+					buf_printf(out, "lxc.cgroup.memory.memsw.limit_in_bytes = %llu\n",
+						   (unsigned long long)cc->memory_limit);
+			}
+		}
+		if (controller_on(m, "cpu")) {
+			if (f->cgroup == CGROUP_V2)
+				buf_printf(out, "lxc.cgroup2.cpu.weight = %llu\n",
+					   (unsigned long long)cpu_shares_to_weight(cc->cpu_shares));
+			else
+				buf_printf(out, "lxc.cgroup.cpu.shares = %llu\n",
+					   (unsigned long long)cc->cpu_shares);
+		}
+		buf_puts(out, "\n");
+	}
+
+	/* network */
+	buf_puts(out, "# network\n");
+	const struct bridged_network *br = s->bridged_network;
+	if (!br) {
+		buf_puts(out, "lxc.net.0.type = none\n");
+	} else if (!in->ip) {
+		buf_puts(out, "lxc.net.0.type = empty\nlxc.net.0.flags = up\n");
+	} else {
+		char veth[16];
+		lxcconf_veth_name(in->lxc_name, veth);
+		int fam;
+		unsigned char a[16];
+		ip_parse(in->ip, &fam, a);
+		const char *v = fam == AF_INET6 ? "ipv6" : "ipv4";
+		buf_puts(out, "lxc.net.0.type = veth\n");
+		buf_printf(out, "lxc.net.0.link = %s\n", br->bridge);
+		buf_printf(out, "lxc.net.0.veth.pair = %s\n", veth);
+		buf_puts(out, "lxc.net.0.name = eth0\n");
+		buf_puts(out, "lxc.net.0.flags = up\n");
+		buf_printf(out, "lxc.net.0.%s.address = %s/%u\n", v, in->ip, br->net.prefix);
+		if (br->default_gateway)
+			buf_printf(out, "lxc.net.0.%s.gateway = %s\n", v, br->default_gateway);
+	}
+	buf_puts(out, "\n");
+
+	/* hooks and what they need to know */
+	buf_puts(out, "# hooks: state dir, resolv.conf and hosts, after-setup-command\n");
+	buf_printf(out, "lxc.hook.pre-start = %s\n", f->hook);
+	if (br && in->ip && br->after_setup_command.n)
+		buf_printf(out, "lxc.hook.start-host = %s\n", f->hook);
+	buf_printf(out, "lxc.hook.post-stop = %s\n", f->hook);
+	hook_kv(out, "name", in->name);
+	hook_kv(out, "state-dir", f->state_dir);
+	if (f->stdio_log)
+		hook_kv(out, "stdio-log", f->stdio_log);
+	for (size_t i = 0; i < cc->n_volumes; i++) {
+		const struct volume *v = &cc->volumes[i];
+		if (v->kind == VOL_STATEDIR && strcmp(v->path, "/")) {
+			char *line = xasprintf("%s %04o %u %u", v->path, v->mode,
+					       map_to_host(umap, v->user), map_to_host(gmap, v->group));
+			hook_kv(out, "statedir-volume", line);
+			free(line);
+		}
+		if (v->kind == VOL_PERSISTENT && v->mkdir) {
+			char *src = virtual_to_host(s, v->path, true);
+			if (src) {
+				char *line = xasprintf("%04o %u %u %s", v->mode,
+						       map_to_host(umap, v->user),
+						       map_to_host(gmap, v->group), src);
+				hook_kv(out, "persistent-mkdir", line);
+				free(line);
+				free(src);
+			}
+		}
+	}
+	if (mount_resolv || cc->resolv_conf.copy_from_host) {
+		hook_kv(out, "resolv-conf", cc->resolv_conf.copy_from_host ? s->resolv_conf : "-");
+	}
+	{
+		bool copy = cc->hosts_file.copy_from_host;
+		bool localhost = cc->hosts_file.localhost == TRI_AUTO ? !copy
+				 : cc->hosts_file.localhost == TRI_TRUE;
+		bool public = cc->hosts_file.public_hostname == TRI_AUTO ? !copy
+			      : cc->hosts_file.public_hostname == TRI_TRUE;
+		char *line = xasprintf("copy=%d localhost=%d public-hostname=%d", copy, localhost, public);
+		hook_kv(out, "hosts", line);
+		free(line);
+		hook_kv(out, "hosts-file", s->hosts_file);
+		for (size_t i = 0; i < s->additional_hosts.n; i++) {
+			char *h = xasprintf("%s %s", s->additional_hosts.v[i].value,
+					    s->additional_hosts.v[i].key);
+			hook_kv(out, "additional-host", h);
+			free(h);
+		}
+		if (in->ip)
+			hook_kv(out, "container-ip", in->ip);
+	}
+	if (br && in->ip) {
+		for (size_t i = 0; i < br->after_setup_command.n; i++) {
+			if (has_newline(br->after_setup_command.v[i])) {
+				diag_add(d, s->file, br->after_setup_command.pos[i].line,
+					 br->after_setup_command.pos[i].col,
+					 "after-setup-command: argument contains a newline; expected single-line arguments");
+				continue;
+			}
+			hook_kv(out, "after-setup-arg", br->after_setup_command.v[i]);
+		}
+	}
+	return diags_count(d) > before ? -1 : 0;
+}

@@ -1,0 +1,59 @@
+/* Compile one instance into an lxc.conf.
+ *
+ * Pure and deterministic: the instance, the master config and a few facts
+ * about the host (cgroup version, whether memsw exists, where hooks and the
+ * state dir are, what the image's /etc/resolv.conf and /etc/hosts are) go
+ * in; the same bytes come out every time.
+ */
+#ifndef LITHOS_LXCCONF_H
+#define LITHOS_LXCCONF_H
+
+#include "config.h"
+#include "instance.h"
+#include "util.h"
+
+enum cgroup_version {
+	CGROUP_V1 = 1,
+	CGROUP_V2 = 2,
+};
+
+/* What the image has at a path the hooks may mount over. */
+enum image_file {
+	IMAGE_FILE_MISSING = 0,
+	IMAGE_FILE_REGULAR,
+	IMAGE_FILE_SYMLINK,
+	IMAGE_FILE_OTHER,
+};
+
+struct lxc_facts {
+	enum cgroup_version cgroup;
+	bool memsw;                 /* v1: memory.memsw.limit_in_bytes exists */
+	const char *lxc_path;       /* where <name>/config is written */
+	const char *hook;           /* path of the lithos_hook executable */
+	const char *state_dir;      /* this instance's state dir on the host */
+	const char *stdio_log;      /* sandbox stdio log (for the hook's messages) */
+	bool devfs_ready;           /* devfs-dir was prepared by lithos_mkdev */
+	const char *term;           /* TERM passed to commands, NULL for daemons */
+	enum image_file image_resolv_conf; /* /etc/resolv.conf in the image */
+	enum image_file image_hosts;       /* /etc/hosts in the image */
+	const char *base_template;  /* text of templates/base.conf */
+	const char *userns_template; /* text of templates/userns.conf */
+};
+
+/* Render the config.  Returns 0, or -1 with problems in d (for instance a
+ * value that lxc.conf cannot carry, or a mount rule that says true where the
+ * image has no regular file). */
+int lxcconf_render(const struct instance *in, const struct master_config *m,
+		   const struct lxc_facts *f, struct buf *out, struct diags *d);
+
+/* Host-side veth name for an instance: stable, at most 15 characters. */
+void lxcconf_veth_name(const char *lxc_name, char out[16]);
+
+/* Whether resolv.conf / hosts get mounted, by the documented rules. */
+int lxcconf_mount_decision(enum tristate mount, bool copy_or_generate, enum image_file f,
+			   const char *what, bool *out, char **err);
+
+/* cgroup v2 weight from v1 shares (same formula as crun and systemd). */
+uint64_t cpu_shares_to_weight(uint64_t shares);
+
+#endif
