@@ -9,10 +9,12 @@
  *   start-host  run the sandbox's after-setup-command in the container's
  *               network namespace, as host root, with an almost empty
  *               environment, after the network is up
+ *   mount       remount the writable volumes nosuid,nodev,noexec (LXC 5.0
+ *               applies those flags to read-only bind mounts only)
  *   post-stop   remove the state dir
  *
  * Exit codes: 0 ok, 2 usage, 3 config unreadable, 4 state dir, 5 resolv.conf
- * or hosts, 6 after-setup-command failed, 7 volume directory.
+ * or hosts, 6 after-setup-command failed, 7 volume directory, 8 remount.
  */
 #include "paths.h"
 #include "util.h"
@@ -24,6 +26,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -34,6 +37,7 @@
 #define EXIT_RESOLV 5
 #define EXIT_AFTER_SETUP 6
 #define EXIT_VOLUME 7
+#define EXIT_REMOUNT 8
 
 struct hookcfg {
 	char *name;
@@ -50,6 +54,8 @@ struct hookcfg {
 	size_t n_persistent_mkdirs;
 	char **after_setup;
 	size_t n_after_setup;
+	char **remounts;
+	size_t n_remounts;
 };
 
 static const char *hook_name = "lithos_hook";
@@ -121,6 +127,9 @@ static int read_config(const char *path, struct hookcfg *h)
 		} else if (!strcmp(k, "persistent-mkdir")) {
 			char *s = xstrdup(v);
 			VEC_PUSH(h->persistent_mkdirs, h->n_persistent_mkdirs, s);
+		} else if (!strcmp(k, "remount")) {
+			char *s = xstrdup(v);
+			VEC_PUSH(h->remounts, h->n_remounts, s);
 		} else if (!strcmp(k, "after-setup-arg")) {
 			char *s = xstrdup(v);
 			VEC_PUSH(h->after_setup, h->n_after_setup, s);
@@ -406,6 +415,38 @@ static int start_host(struct hookcfg *h)
 	return rc;
 }
 
+static int mount_hook(struct hookcfg *h)
+{
+	const char *root = getenv("LXC_ROOTFS_MOUNT");
+	if (!root) {
+		logmsg(h, "LXC_ROOTFS_MOUNT is not set");
+		return EXIT_REMOUNT;
+	}
+	int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0) {
+		logmsg(h, "Cannot open %s: %s", root, strerror(errno));
+		return EXIT_REMOUNT;
+	}
+	int rc = 0;
+	for (size_t i = 0; i < h->n_remounts; i++) {
+		/* the target was checked to have no symlink; open it without
+		 * following any, in case the volume put one there */
+		int fd = open_in_root(rootfd, h->remounts[i], O_PATH | O_NOFOLLOW);
+		char proc[64];
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		if (fd < 0 || mount(NULL, proc, NULL,
+				    MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+			logmsg(h, "Cannot remount /%s nosuid,nodev,noexec: %s", h->remounts[i],
+			       strerror(errno));
+			rc = EXIT_REMOUNT;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	close(rootfd);
+	return rc;
+}
+
 static int post_stop(struct hookcfg *h)
 {
 	if (remove_tree(h->state_dir) < 0) {
@@ -435,6 +476,8 @@ int main(int argc, char **argv)
 		return pre_start(&h);
 	if (!strcmp(type, "start-host"))
 		return start_host(&h);
+	if (!strcmp(type, "mount"))
+		return mount_hook(&h);
 	if (!strcmp(type, "post-stop"))
 		return post_stop(&h);
 	fprintf(stderr, "%s: unknown hook type %s\n", hook_name, type);

@@ -146,7 +146,10 @@ int main(int argc, char **argv)
 		return EXIT_SETUP;
 	}
 	stdio_log_line(&el.master, &el.sandbox, "%s: starting %s", in.name, in.argv.v[0]);
-	int code = instance_start_wait(h.lxc_path, in.lxc_name, in.argv.v, &err);
+	char **args = xcalloc(in.argv.n + 1, sizeof(*args));
+	memcpy(args, in.argv.v, in.argv.n * sizeof(*args));
+	int code = instance_start_wait(h.lxc_path, in.lxc_name, args, &err);
+	free(args);
 	if (code < 0) {
 		fprintf(errf, "lithos_cmd: %s\n", err);
 		fflush(errf);

@@ -236,6 +236,10 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 
 	/* mounts */
 	buf_puts(out, "# volumes\n");
+	/* LXC 5.0 applies nosuid/nodev/noexec to a bind mount only when it is
+	 * read-only; the mount hook remounts the writable ones with them. */
+	const char **remounts = NULL;
+	size_t n_remounts = 0;
 	const struct volume **vols = xcalloc(cc->n_volumes, sizeof(*vols));
 	for (size_t i = 0; i < cc->n_volumes; i++)
 		vols[i] = &cc->volumes[i];
@@ -287,6 +291,8 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 			buf_puts(out, " ");
 			put_fstab(out, target);
 			buf_printf(out, " none %s 0 0\n", opts);
+			if (v->kind != VOL_READONLY)
+				VEC_PUSH(remounts, n_remounts, target);
 		}
 		free(src);
 		free(tmpfs_opts);
@@ -383,10 +389,15 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 	/* hooks and what they need to know */
 	buf_puts(out, "# hooks: state dir, resolv.conf and hosts, after-setup-command\n");
 	buf_printf(out, "lxc.hook.pre-start = %s\n", f->hook);
+	if (n_remounts)
+		buf_printf(out, "lxc.hook.mount = %s\n", f->hook);
 	if (br && in->ip && br->after_setup_command.n)
 		buf_printf(out, "lxc.hook.start-host = %s\n", f->hook);
 	buf_printf(out, "lxc.hook.post-stop = %s\n", f->hook);
 	hook_kv(out, "name", in->name);
+	for (size_t i = 0; i < n_remounts; i++)
+		hook_kv(out, "remount", remounts[i]);
+	free(remounts);
 	hook_kv(out, "state-dir", f->state_dir);
 	if (f->stdio_log)
 		hook_kv(out, "stdio-log", f->stdio_log);

@@ -167,8 +167,8 @@ void master_config_defaults(struct master_config *m, const char *path)
 	for (size_t i = 0; i < ARRAY_SIZE(ctl); i++)
 		strlist_push(&m->cgroup_controllers, ctl[i], (struct pos){ 0, 0 });
 	m->default_log_dir = xstrdup("/var/log/lithos");
-	m->config_log_dir = xstrdup("/var/log/lithos/config");
-	m->stdio_log_dir = xstrdup("/var/log/lithos/stderr");
+	m->config_log_dir = xstrdup("config"); /* relative to default-log-dir */
+	m->stdio_log_dir = xstrdup("stderr"); /* relative to default-log-dir */
 	m->log_file = xstrdup("master.log");
 	m->log_level = xstrdup("warn");
 	m->syslog_name = xstrdup("lithos");
