@@ -92,7 +92,7 @@ int instance_dir_write(const char *lxc_path, const char *name, const char *litho
 			*err = xasprintf("container %s is already running", name);
 			goto out;
 		}
-	} else if (mkdir_p(lxc_path, 0755) < 0 || mkdir(dir, 0750) < 0) {
+	} else if (mkdir_p(lxc_path, 0755) < 0 || mkdir(dir, 0755) < 0) {
 		*err = xasprintf("cannot create %s: %s", dir, strerror(errno));
 		goto out;
 	}

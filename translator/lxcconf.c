@@ -192,6 +192,17 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 		buf_puts(out, "\n");
 	}
 
+	/* /proc and /sys, read-only.  A user namespace that does not own the
+	 * network namespace (host network) cannot mount a fresh sysfs: bind the
+	 * host's /sys read-only instead. */
+	buf_puts(out, "# /proc and /sys\n");
+	if (userns && !s->bridged_network) {
+		buf_puts(out, "lxc.mount.auto = proc:mixed\n");
+		buf_puts(out, "lxc.mount.entry = /sys sys none rbind,ro,nosuid,nodev,noexec 0 0\n\n");
+	} else {
+		buf_puts(out, "lxc.mount.auto = proc:mixed sys:ro\n\n");
+	}
+
 	/* process */
 	buf_puts(out, "# the process\n");
 	buf_printf(out, "lxc.init.uid = %u\n", in->uid);
