@@ -391,7 +391,19 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 		buf_printf(out, "lxc.net.0.veth.pair = %s\n", veth);
 		buf_puts(out, "lxc.net.0.name = eth0\n");
 		buf_puts(out, "lxc.net.0.flags = up\n");
-		buf_printf(out, "lxc.net.0.%s.address = %s/%u\n", v, in->ip, br->net.prefix);
+		if (fam == AF_INET) {
+			/* LXC computes a wrong broadcast by itself: give it */
+			uint32_t addr, mask = br->net.prefix ? ~0u << (32 - br->net.prefix) : 0;
+			memcpy(&addr, a, 4);
+			addr = ntohl(addr) | ~mask;
+			addr = htonl(addr);
+			char bcast[INET_ADDRSTRLEN];
+			inet_ntop(AF_INET, &addr, bcast, sizeof(bcast));
+			buf_printf(out, "lxc.net.0.ipv4.address = %s/%u %s\n", in->ip, br->net.prefix,
+				   bcast);
+		} else {
+			buf_printf(out, "lxc.net.0.ipv6.address = %s/%u\n", in->ip, br->net.prefix);
+		}
 		if (br->default_gateway)
 			buf_printf(out, "lxc.net.0.%s.gateway = %s\n", v, br->default_gateway);
 	}
