@@ -528,12 +528,12 @@ static int check_key_stat(const struct stat *st, const char *path, char **err)
 {
 	if (!S_ISREG(st->st_mode))
 		return fail(err, "%s: key file is not a regular file", path);
-	if (st->st_uid != 0)
-		return fail(err, "%s: key file must be owned by root (it is owned by uid %u)",
-			    path, (unsigned)st->st_uid);
 	if (st->st_mode & 07777 & ~(mode_t)0600)
 		return fail(err, "%s: key file mode is %04o, it must allow nothing beyond 0600 "
 			    "(chmod 0600 %s)", path, (unsigned)(st->st_mode & 07777), path);
+	if (st->st_uid != 0)
+		return fail(err, "%s: key file must be owned by root (it is owned by uid %u)",
+			    path, (unsigned)st->st_uid);
 	return 0;
 }
 

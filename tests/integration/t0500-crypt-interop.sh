@@ -161,7 +161,9 @@ refuses() { # refuses WANT NAME lithos_crypt-ARGS...
 }
 v=$("$CRYPT" encrypt -k "$tmp/k1.pub" -d "$secret")
 refuses "v1 secrets are not supported" "v1 prefix" decrypt -i "$tmp/k1" -d "v1:${v#v2:}"
-refuses "truncated value" "truncated value" decrypt -i "$tmp/k1" -d "$(echo "$v" | cut -c1-30)"
+refuses "truncated value" "value cut in the hashes" decrypt -i "$tmp/k1" -d "$(echo "$v" | cut -c1-20)"
+refuses "truncated" "value cut in the payload" decrypt -i "$tmp/k1" -d "${v%?????}"
+refuses "truncated value: the payload is empty" "value cut after the hashes" decrypt -i "$tmp/k1" -d "${v%:*}:"
 refuses "password-protected" "ssh-keygen key with a passphrase" decrypt -i "$tmp/kpass" -d "$v"
 refuses "RSA keys are not supported" "RSA private key" decrypt -i "$tmp/krsa" -d "$v"
 refuses "RSA keys are not supported" "RSA public key" encrypt -k "$tmp/krsa.pub" -d x
