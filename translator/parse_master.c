@@ -151,7 +151,7 @@ static const struct field master_fields[] = {
 	{ "lxc-path", f_lxc_path, 0, NULL },
 };
 
-void master_config_defaults(struct master_config *m, const char *path)
+static void defaults(struct master_config *m, const char *path)
 {
 	memset(m, 0, sizeof(*m));
 	m->file = path ? xstrdup(path) : NULL;
@@ -195,10 +195,16 @@ static void master_resolve(struct master_config *m)
 	resolve(&m->config_log_dir, m->default_log_dir);
 }
 
+void master_config_defaults(struct master_config *m, const char *path)
+{
+	defaults(m, path);
+	master_resolve(m);
+}
+
 int master_config_parse_buffer(struct master_config *m, const char *name,
 			       const char *buf, size_t len, struct diags *d)
 {
-	master_config_defaults(m, name);
+	defaults(m, name);
 	struct ydoc doc;
 	size_t before = diags_count(d);
 	if (ydoc_load_buffer(&doc, name, buf, len, d) == 0) {
@@ -214,7 +220,7 @@ int master_config_parse(struct master_config *m, const char *path, struct diags 
 {
 	struct ydoc doc;
 	size_t before = diags_count(d);
-	master_config_defaults(m, path);
+	defaults(m, path);
 	if (ydoc_load_file(&doc, path, d) == 0) {
 		struct dctx c = { path, d };
 		dec_fields(&c, doc.root, master_fields, ARRAY_SIZE(master_fields), m, "master config");

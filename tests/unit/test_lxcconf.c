@@ -1,0 +1,165 @@
+/* Golden-file tests of the translator: each directory under tests/golden/
+ * holds a sandbox, a processes file (entry "p"), a container config and,
+ * optionally, a master config; the test compiles instance 0 (or the one
+ * named in `index`) with fixed host facts and compares the result with
+ * expected-v1.conf (cgroup v1 host, memsw present) and expected-v2.conf
+ * (cgroup v2 host) byte for byte.  Rendering twice must give the same
+ * bytes.  Set LITHOS_UPDATE_GOLDEN=1 to rewrite the expected files (then
+ * review the diff: they are the specification). */
+#include "../tap.h"
+#include "config.h"
+#include "instance.h"
+#include "lxcconf.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static char *slurp(const char *dir, const char *name, size_t *len)
+{
+	char *p = xasprintf("%s/%s", dir, name);
+	char *s = read_file_limited(p, 1 << 20, len);
+	free(p);
+	return s;
+}
+
+static int render_case(const char *dir, const char *case_name, enum cgroup_version cg,
+		       struct buf *out, struct diags *d)
+{
+	size_t len;
+	struct master_config m;
+	char *mtext = slurp(dir, "master.yaml", &len);
+	if (mtext)
+		master_config_parse_buffer(&m, "/etc/lithos/master.yaml", mtext, len, d);
+	else
+		master_config_defaults(&m, "/etc/lithos/master.yaml");
+	free(mtext);
+
+	struct sandbox_config s;
+	char *stext = slurp(dir, "sandbox.yaml", &len);
+	sandbox_config_parse_buffer(&s, "demo", "/etc/lithos/sandboxes/demo.yaml", stext, len, d);
+	free(stext);
+
+	struct processes_config p;
+	char *ptext = slurp(dir, "processes.yaml", &len);
+	processes_config_parse_buffer(&p, "/etc/lithos/processes/demo.yaml", ptext, len, d);
+	free(ptext);
+
+	struct container_config cc;
+	char *ctext = slurp(dir, "container.yaml", &len);
+	container_config_parse_buffer(&cc, "/images/app/v1/config/app.yaml", ctext, len, d);
+	free(ctext);
+
+	unsigned index = 0;
+	char *itext = slurp(dir, "index", &len);
+	if (itext)
+		index = (unsigned)atoi(itext);
+	free(itext);
+
+	int rc = -1;
+	if (diags_count(d) == 0 && p.n == 1) {
+		struct instance in;
+		long cmd_pid = p.v[0].kind == KIND_COMMAND ? 4242 : 0;
+		if (instance_build(&in, &s, &p.v[0], &cc, "/images/app/v1", index, cmd_pid, NULL, 0,
+				   d) == 0) {
+			char *state = xasprintf("%s/%s", m.state_dir, in.lxc_name);
+			struct lxc_facts f = {
+				.cgroup = cg,
+				.memsw = cg == CGROUP_V1,
+				.lxc_path = "/var/lib/lxc",
+				.hook = "/usr/libexec/lithos-lxc/lithos_hook",
+				.state_dir = state,
+				.stdio_log = "/var/log/lithos/stderr/demo.log",
+				.term = cmd_pid ? "xterm" : NULL,
+				.image_resolv_conf = IMAGE_FILE_REGULAR,
+				.image_hosts = IMAGE_FILE_REGULAR,
+				.base_template = "# (templates/base.conf)\n",
+				.userns_template = "# (templates/userns.conf)\n",
+			};
+			rc = lxcconf_render(&in, &m, &f, out, d);
+			free(state);
+		}
+		instance_free(&in);
+	}
+	(void)case_name;
+	container_config_free(&cc);
+	processes_config_free(&p);
+	sandbox_config_free(&s);
+	master_config_free(&m);
+	return rc;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int main(void)
+{
+	const char *src = getenv("top_srcdir");
+	char *root = xasprintf("%s/tests/golden", src ? src : ".");
+	bool update = getenv("LITHOS_UPDATE_GOLDEN") != NULL;
+	DIR *dh = opendir(root);
+	ok(dh != NULL, "open %s", root);
+	if (!dh)
+		return done_testing();
+	char **names = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	while ((de = readdir(dh)))
+		if (de->d_name[0] != '.') {
+			char *nm = xstrdup(de->d_name);
+			VEC_PUSH(names, n, nm);
+		}
+	closedir(dh);
+	qsort(names, n, sizeof(*names), cmp_name);
+	ok(n >= 8, "at least 8 golden cases (found %zu)", n);
+	for (size_t i = 0; i < n; i++) {
+		char *dir = xasprintf("%s/%s", root, names[i]);
+		for (int v = 1; v <= 2; v++) {
+			struct diags d = { 0 };
+			struct buf out = { 0 }, again = { 0 };
+			int rc = render_case(dir, names[i], v == 2 ? CGROUP_V2 : CGROUP_V1, &out, &d);
+			if (!ok(rc == 0, "%s: renders for cgroup v%d", names[i], v))
+				diags_print(stdout, &d);
+			diags_free(&d);
+			render_case(dir, names[i], v == 2 ? CGROUP_V2 : CGROUP_V1, &again, &d);
+			diags_free(&d);
+			ok(out.len == again.len && !memcmp(buf_str(&out), buf_str(&again), out.len),
+			   "%s: v%d rendering is deterministic", names[i], v);
+			char *fname = xasprintf("expected-v%d.conf", v);
+			if (update) {
+				char *path = xasprintf("%s/%s", dir, fname);
+				FILE *f = fopen(path, "w");
+				if (f) {
+					fwrite(buf_str(&out), 1, out.len, f);
+					fclose(f);
+				}
+				free(path);
+			}
+			size_t elen = 0;
+			char *expected = slurp(dir, fname, &elen);
+			bool same = expected && elen == out.len && !memcmp(expected, buf_str(&out), elen);
+			if (!ok(same, "%s: matches %s", names[i], fname)) {
+				printf("# --- got:\n");
+				const char *p = buf_str(&out);
+				while (*p) {
+					const char *e = strchrnul(p, '\n');
+					printf("# %.*s\n", (int)(e - p), p);
+					p = *e ? e + 1 : e;
+				}
+			}
+			free(expected);
+			free(fname);
+			buf_free(&out);
+			buf_free(&again);
+		}
+		free(dir);
+		free(names[i]);
+	}
+	free(names);
+	free(root);
+	return done_testing();
+}
