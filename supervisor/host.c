@@ -67,9 +67,14 @@ int host_info_load(struct host_info *h, const struct master_config *m, char **er
 	h->userns_template = read_file_limited(userns, 1 << 20, NULL);
 	if (!h->userns_template && h->base_template)
 		*err = xasprintf("cannot read template %s: %s", userns, strerror(errno));
+	char *dev = xasprintf("%s/devices-v%d.conf", h->templates_dir, h->cgroup == CGROUP_V2 ? 2 : 1);
+	h->devices_template = read_file_limited(dev, 1 << 20, NULL);
+	if (!h->devices_template && h->base_template && h->userns_template)
+		*err = xasprintf("cannot read template %s: %s", dev, strerror(errno));
+	free(dev);
 	free(base);
 	free(userns);
-	return h->base_template && h->userns_template ? 0 : -1;
+	return h->base_template && h->userns_template && h->devices_template ? 0 : -1;
 }
 
 void host_info_free(struct host_info *h)
@@ -79,6 +84,7 @@ void host_info_free(struct host_info *h)
 	free(h->templates_dir);
 	free(h->base_template);
 	free(h->userns_template);
+	free(h->devices_template);
 	memset(h, 0, sizeof(*h));
 }
 

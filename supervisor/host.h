@@ -15,6 +15,7 @@ struct host_info {
 	char *templates_dir;
 	char *base_template;
 	char *userns_template;
+	char *devices_template;
 };
 
 /* Returns 0 or -1 with a message in *err (caller frees). */

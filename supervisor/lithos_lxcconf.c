@@ -87,8 +87,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lithos_lxcconf: %s\n", err);
 		return 1;
 	}
-	if (cgv)
+	if (cgv && (enum cgroup_version)cgv != h.cgroup) {
+		/* the other version's device policy */
 		h.cgroup = cgv == 2 ? CGROUP_V2 : CGROUP_V1;
+		h.memsw = false;
+		char *dev = xasprintf("%s/devices-v%d.conf", h.templates_dir, cgv);
+		free(h.devices_template);
+		h.devices_template = read_file_limited(dev, 1 << 20, NULL);
+		free(dev);
+	}
 	struct buf conf = { 0 };
 	int rc = 0;
 	if (compile_instance(&el.master, &h, &in, cmd_pid ? getenv("TERM") : NULL, &conf, &d) < 0) {

@@ -40,6 +40,7 @@ int compile_instance(const struct master_config *m, const struct host_info *h,
 		.image_hosts = image_file_kind(in->image_root, "/etc/hosts"),
 		.base_template = h->base_template,
 		.userns_template = h->userns_template,
+		.devices_template = h->devices_template,
 	};
 	lxcconf_render(in, m, &f, conf, d);
 	free(state);

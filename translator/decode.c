@@ -113,7 +113,9 @@ bool dec_bool(struct dctx *c, const struct ynode *n, const char *what, bool *out
 
 bool dec_tristate(struct dctx *c, const struct ynode *n, const char *what, enum tristate *out)
 {
-	if (n && n->kind == YN_SCALAR && ynode_is_null(n)) {
+	/* the reference writes "auto" as `mount: nil` */
+	if (n && n->kind == YN_SCALAR &&
+	    (ynode_is_null(n) || (n->plain && !n->tag && !strcmp(n->value, "nil")))) {
 		*out = TRI_AUTO;
 		return true;
 	}
@@ -511,6 +513,7 @@ bool dec_fields(struct dctx *c, const struct ynode *map, const struct field *tab
 		return false;
 	const struct ypair **seen = xcalloc(n_fields, sizeof(*seen));
 	bool ok = true;
+	struct buf expected = { 0 }; /* the known keys, built once */
 	for (size_t i = 0; i < map->n_pairs; i++) {
 		const struct ypair *p = &map->pairs[i];
 		if (p->key->kind != YN_SCALAR) {
@@ -523,12 +526,11 @@ bool dec_fields(struct dctx *c, const struct ynode *map, const struct field *tab
 			if (!strcmp(k, table[f].name) || (table[f].alias && !strcmp(k, table[f].alias)))
 				break;
 		if (f == n_fields) {
-			struct buf b = { 0 };
-			for (size_t j = 0; j < n_fields; j++)
-				buf_printf(&b, "%s%s", j ? ", " : "", table[j].name);
+			if (!expected.len)
+				for (size_t j = 0; j < n_fields; j++)
+					buf_printf(&expected, "%s%s", j ? ", " : "", table[j].name);
 			derr(c, p->key, "%s: unknown key \"%s\"; expected one of: %s",
-			     what, p->key->value, buf_str(&b));
-			buf_free(&b);
+			     what, p->key->value, buf_str(&expected));
 			ok = false;
 		} else if (seen[f]) {
 			if (p->merged) {
@@ -552,5 +554,6 @@ bool dec_fields(struct dctx *c, const struct ynode *map, const struct field *tab
 		}
 	}
 	free(seen);
+	buf_free(&expected);
 	return ok;
 }

@@ -169,6 +169,13 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 		buf_puts(out, "\n");
 	}
 
+	if (f->devices_template) {
+		buf_puts(out, f->devices_template);
+		if (out->len && out->p[out->len - 1] != '\n')
+			buf_puts(out, "\n");
+		buf_puts(out, "\n");
+	}
+
 	buf_puts(out, "# LXC's own log for this container\n");
 	buf_printf(out, "lxc.log.file = %s/%s/lxc.log\n", f->lxc_path, in->lxc_name);
 	buf_puts(out, "lxc.log.level = WARN\n\n");

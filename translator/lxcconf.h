@@ -38,6 +38,7 @@ struct lxc_facts {
 	enum image_file image_hosts;       /* /etc/hosts in the image */
 	const char *base_template;  /* text of templates/base.conf */
 	const char *userns_template; /* text of templates/userns.conf */
+	const char *devices_template; /* templates/devices-v1.conf or -v2.conf */
 };
 
 /* Render the config.  Returns 0, or -1 with problems in d (for instance a

@@ -446,7 +446,9 @@ static bool f_tcp_ports(struct dctx *c, const struct ynode *v, void *o)
 				ok = false;
 			}
 		}
-		char *what = xasprintf("tcp-ports: %s", k->value);
+		/* `what` starts every message about the port: keep it short */
+		char *what = xasprintf("tcp-ports: %.200s%s", k->value,
+				       strlen(k->value) > 200 ? "..." : "");
 		if (!val || val->kind != YN_MAP) {
 			derr(c, val, "%s: expected a mapping with at least fd, got a %s", what,
 			     ynode_kind_name(val));
@@ -644,6 +646,9 @@ static void container_check(struct container_config *cc, struct dctx *c)
 			 "%s without %s; expected both uid-map and gid-map, or neither",
 			 cc->uid_map.set ? "uid-map" : "gid-map", cc->uid_map.set ? "gid-map" : "uid-map");
 	}
+	/* first port using each fd (fd <= 65535 once decoded), index + 1:
+	 * comparing every pair of ports was quadratic */
+	uint32_t *first = cc->n_tcp_ports > 1 ? xcalloc(65536, sizeof(*first)) : NULL;
 	for (size_t i = 0; i < cc->n_tcp_ports; i++) {
 		const struct tcp_port *t = &cc->tcp_ports[i];
 		if (t->fd == 1 || t->fd == 2) {
@@ -651,15 +656,17 @@ static void container_check(struct container_config *cc, struct dctx *c)
 				 "tcp-ports: %s: fd %u is stdout/stderr; expected fd 0 or 3 and above",
 				 t->key, t->fd);
 		}
-		for (size_t j = 0; j < i; j++) {
-			if (cc->tcp_ports[j].fd == t->fd && t->fd_pos.line) {
-				diag_add(c->d, c->file, t->fd_pos.line, t->fd_pos.col,
-					 "tcp-ports: %s: fd %u is already used by port %s; expected a distinct fd per port",
-					 t->key, t->fd, cc->tcp_ports[j].key);
-				break;
-			}
+		if (!first || t->fd > 65535)
+			continue;
+		if (first[t->fd] && t->fd_pos.line) {
+			diag_add(c->d, c->file, t->fd_pos.line, t->fd_pos.col,
+				 "tcp-ports: %s: fd %u is already used by port %.200s; expected a distinct fd per port",
+				 t->key, t->fd, cc->tcp_ports[first[t->fd] - 1].key);
 		}
+		if (!first[t->fd])
+			first[t->fd] = (uint32_t)(i + 1);
 	}
+	free(first);
 	/* systemd activation: fds 3.. and LISTEN_* must not be set by hand */
 	bool systemd = false;
 	for (size_t i = 0; i < cc->n_variables; i++)

@@ -21,7 +21,9 @@ bool dec_kind(struct dctx *c, const struct ynode *v, const char *what, bool allo
 	      enum proc_kind *out)
 {
 	if (!v || v->kind != YN_SCALAR || ynode_is_null(v)) {
-		derr(c, v, "%s: expected Daemon or Command, got a %s", what, ynode_kind_name(v));
+		derr(c, v, "%s: expected %s, got a %s", what,
+		     allow_both ? "Daemon, Command or CommandOrDaemon" : "Daemon or Command",
+		     ynode_kind_name(v));
 		return false;
 	}
 	/* accept both `kind: Daemon` and `kind: !Daemon` */
@@ -68,6 +70,12 @@ static bool f_ip_addresses(struct dctx *c, const struct ynode *v, void *o)
 	P(o)->ip_addresses_pos = node_pos(v);
 	if (!dec_string_list(c, v, "ip-addresses", l))
 		return false;
+	if (l->n > 10000) {
+		/* one per instance; also keeps the duplicate check below cheap */
+		derr(c, v, "ip-addresses: %zu addresses; expected at most 10000 (one per instance)",
+		     l->n);
+		return false;
+	}
 	bool ok = true;
 	for (size_t i = 0; i < l->n; i++) {
 		int fam;
@@ -130,7 +138,9 @@ static void processes_parse_doc(struct processes_config *p, struct ydoc *doc, st
 		e.name = xstrdup(k->value);
 		e.pos = node_pos(k);
 		e.instances = 1;
-		char *what = xasprintf("process \"%s\"", k->value);
+		/* `what` starts every message about the entry: keep it short */
+		char *what = xasprintf("process \"%.200s%s\"", k->value,
+				       strlen(k->value) > 200 ? "..." : "");
 		if (!v || v->kind != YN_MAP)
 			derr(c, v, "%s: expected a mapping with image and config, got a %s", what,
 			     ynode_kind_name(v));

@@ -48,9 +48,8 @@ static bool dec_path_map(struct dctx *c, const struct ynode *v, const char *what
 			 struct kvlist *out)
 {
 	kvlist_free(out);
-	if (!dec_string_map(c, v, what, out))
-		return false;
-	bool ok = true;
+	/* check the entries that were read even if others were not strings */
+	bool ok = dec_string_map(c, v, what, out);
 	for (size_t i = 0; i < out->n; i++) {
 		struct kv *e = &out->v[i];
 		if (e->key[0] != '/' || path_has_dot_components(e->key)) {
@@ -105,9 +104,7 @@ static bool f_additional_hosts(struct dctx *c, const struct ynode *v, void *o)
 {
 	struct kvlist *l = &S(o)->additional_hosts;
 	kvlist_free(l);
-	if (!dec_string_map(c, v, "additional-hosts", l))
-		return false;
-	bool ok = true;
+	bool ok = dec_string_map(c, v, "additional-hosts", l);
 	for (size_t i = 0; i < l->n; i++) {
 		int fam;
 		unsigned char a[16];
@@ -348,6 +345,11 @@ static void sandbox_defaults(struct sandbox_config *s, const char *name, const c
 	strlist_push(&s->secrets_namespaces, "", (struct pos){ 0, 0 });
 }
 
+static int str_ptr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* Rules between keys of one sandbox file. */
 static void sandbox_check(struct sandbox_config *s, struct dctx *c)
 {
@@ -371,14 +373,22 @@ static void sandbox_check(struct sandbox_config *s, struct dctx *c)
 	if (s->uid_map.set && !s->gid_map.set)
 		diag_add(c->d, c->file, s->uid_map.pos.line, s->uid_map.pos.col,
 			 "uid-map without gid-map; expected both uid-map and gid-map, or neither");
+	/* sorted writable keys: a kvlist_get per readonly path was quadratic */
+	const char **w = xcalloc(s->writable_paths.n, sizeof(*w));
+	for (size_t i = 0; i < s->writable_paths.n; i++)
+		w[i] = s->writable_paths.v[i].key;
+	qsort(w, s->writable_paths.n, sizeof(*w), str_ptr_cmp);
 	for (size_t i = 0; i < s->readonly_paths.n; i++) {
-		if (kvlist_get(&s->writable_paths, s->readonly_paths.v[i].key)) {
+		const char *key = s->readonly_paths.v[i].key;
+		if (s->writable_paths.n &&
+		    bsearch(&key, w, s->writable_paths.n, sizeof(*w), str_ptr_cmp)) {
 			const struct kv *e = &s->readonly_paths.v[i];
 			diag_add(c->d, c->file, e->pos.line, e->pos.col,
 				 "virtual path \"%s\" is in both readonly-paths and writable-paths; expected it in one of them",
 				 e->key);
 		}
 	}
+	free(w);
 }
 
 static int sandbox_parse_doc(struct sandbox_config *s, struct ydoc *doc, const char *path,

@@ -75,8 +75,13 @@ struct builder {
 	struct diags *d;
 	struct frame *stack;
 	size_t depth, cap;
+	/* open-addressing hash table (power-of-two size, at most half full):
+	 * a linear list made many anchors and aliases quadratic */
 	struct anchor *anchors;
-	size_t n_anchors;
+	size_t n_anchors, cap_anchors;
+	size_t merged_pairs; /* pairs brought in by `<<` in the whole document */
+	size_t nodes;        /* nodes so far, aliases expanded: an upper bound of
+				the root's `expanded`, to stop before building it */
 	bool failed;
 };
 
@@ -97,6 +102,18 @@ static size_t sat_add(size_t a, size_t b)
 	return (s < a || s > YAML_MAX_EXPANDED + 1) ? YAML_MAX_EXPANDED + 1 : s;
 }
 
+/* Count `k` more nodes; false (after an error) once over the limit. */
+static bool count_nodes(struct builder *b, size_t k, const yaml_mark_t *m)
+{
+	b->nodes = sat_add(b->nodes, k);
+	if (b->nodes <= YAML_MAX_EXPANDED)
+		return true;
+	berr(b, (int)m->line + 1, (int)m->column + 1,
+	     "document too large once aliases are expanded (more than %u nodes); expected a config of reasonable size",
+	     YAML_MAX_EXPANDED);
+	return false;
+}
+
 static void frame_push_item(struct frame *f, struct ynode *n)
 {
 	if (f->n == f->cap) {
@@ -106,19 +123,51 @@ static void frame_push_item(struct frame *f, struct ynode *n)
 	f->items[f->n++] = n;
 }
 
+static size_t anchor_hash(const char *s)
+{
+	size_t h = 14695981039346656037ULL; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+/* The slot of `name`: its entry, or the empty slot where it would go. */
+static struct anchor *anchor_slot(struct anchor *tab, size_t cap, const char *name)
+{
+	size_t i = anchor_hash(name) & (cap - 1);
+	while (tab[i].name && strcmp(tab[i].name, name) != 0)
+		i = (i + 1) & (cap - 1);
+	return &tab[i];
+}
+
+static struct ynode *find_anchor(struct builder *b, const char *name)
+{
+	if (!b->cap_anchors)
+		return NULL;
+	return anchor_slot(b->anchors, b->cap_anchors, name)->node;
+}
+
 static void set_anchor(struct builder *b, const char *name, struct ynode *n)
 {
 	if (!name)
 		return;
-	/* Later definitions of the same anchor name win, as in YAML. */
-	for (size_t i = 0; i < b->n_anchors; i++) {
-		if (strcmp(b->anchors[i].name, name) == 0) {
-			b->anchors[i].node = n;
-			return;
-		}
+	if (2 * (b->n_anchors + 1) > b->cap_anchors) {
+		size_t cap = b->cap_anchors ? 2 * b->cap_anchors : 64;
+		struct anchor *tab = xcalloc(cap, sizeof(*tab));
+		for (size_t i = 0; i < b->cap_anchors; i++)
+			if (b->anchors[i].name)
+				*anchor_slot(tab, cap, b->anchors[i].name) = b->anchors[i];
+		free(b->anchors);
+		b->anchors = tab;
+		b->cap_anchors = cap;
 	}
-	struct anchor a = { xstrdup(name), n };
-	VEC_PUSH(b->anchors, b->n_anchors, a);
+	/* Later definitions of the same anchor name win, as in YAML. */
+	struct anchor *a = anchor_slot(b->anchors, b->cap_anchors, name);
+	if (!a->name) {
+		a->name = xstrdup(name);
+		b->n_anchors++;
+	}
+	a->node = n;
 }
 
 static bool is_merge_key(const struct ynode *k)
@@ -228,9 +277,21 @@ static void finish_map(struct builder *b, struct frame *f)
 {
 	struct ynode *n = f->node;
 	size_t explicit = f->n / 2;
-	size_t total = explicit;
+	size_t merged = 0;
 	for (size_t i = 0; i < f->n_merges; i++)
-		total += f->merges[i]->n_pairs;
+		merged = sat_add(merged, f->merges[i]->n_pairs);
+	/* `<<: [*a, *a, ...]` costs |a| times the number of aliases before
+	 * duplicates are dropped: bound that work over the whole document */
+	b->merged_pairs = sat_add(b->merged_pairs, merged);
+	if (b->merged_pairs > YAML_MAX_EXPANDED) {
+		if (f->n_merges)
+			berr(b, n->line, n->col,
+			     "merge keys `<<` bring in more than %u keys in all; expected a config of reasonable size",
+			     YAML_MAX_EXPANDED);
+		f->n_merges = 0;
+		merged = 0;
+	}
+	size_t total = explicit + merged;
 	struct sorted_pair *sp = xcalloc(total ? total : 1, sizeof(*sp));
 	size_t k = 0;
 	for (size_t i = 0; i < explicit; i++, k++) {
@@ -385,6 +446,16 @@ int ydoc_load_buffer(struct ydoc *doc, const char *name, const char *buf,
 						 ev.data.scalar.length);
 			n->len = ev.data.scalar.length;
 			n->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+			/* every 16 bytes of text count as a node, so that aliases
+			 * to a long string can't expand into gigabytes */
+			n->expanded = 1 + n->len / 16;
+			if (memchr(n->value, 0, n->len))
+				berr(&b, n->line, n->col,
+				     "NUL character (\\0) in a scalar; expected text without NUL");
+			if (!count_nodes(&b, n->expanded, m)) {
+				done = true;
+				break;
+			}
 			if (ev.data.scalar.anchor)
 				set_anchor(&b, (const char *)ev.data.scalar.anchor, n);
 			attach(&b, n);
@@ -405,6 +476,8 @@ int ydoc_load_buffer(struct ydoc *doc, const char *name, const char *buf,
 						       : ev.data.mapping_start.tag);
 			push_frame(&b, n, seq ? ev.data.sequence_start.anchor
 					      : ev.data.mapping_start.anchor);
+			if (!count_nodes(&b, 1, m))
+				done = true;
 			break;
 		}
 		case YAML_SEQUENCE_END_EVENT:
@@ -414,15 +487,16 @@ int ydoc_load_buffer(struct ydoc *doc, const char *name, const char *buf,
 			break;
 		case YAML_ALIAS_EVENT: {
 			const char *aname = (const char *)ev.data.alias.anchor;
-			struct ynode *target = NULL;
-			for (size_t i = 0; i < b.n_anchors; i++)
-				if (strcmp(b.anchors[i].name, aname) == 0)
-					target = b.anchors[i].node;
+			struct ynode *target = find_anchor(&b, aname);
 			if (!target) {
 				/* libyaml does not check this; an anchor still
 				 * being built (recursive alias) is not defined yet */
 				berr(&b, (int)m->line + 1, (int)m->column + 1,
 				     "alias *%s refers to no anchor defined before it", aname);
+				done = true;
+				break;
+			}
+			if (!count_nodes(&b, target->expanded, m)) {
 				done = true;
 				break;
 			}
@@ -444,7 +518,7 @@ int ydoc_load_buffer(struct ydoc *doc, const char *name, const char *buf,
 		free(f->merges);
 	}
 	free(b.stack);
-	for (size_t i = 0; i < b.n_anchors; i++)
+	for (size_t i = 0; i < b.cap_anchors; i++)
 		free(b.anchors[i].name);
 	free(b.anchors);
 	yaml_parser_delete(&parser);
