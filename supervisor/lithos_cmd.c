@@ -7,6 +7,7 @@
 #include "iolog.h"
 #include "lxcrun.h"
 #include "paths.h"
+#include "secret_env.h"
 #include "util.h"
 
 #include <errno.h>
@@ -107,6 +108,11 @@ int main(int argc, char **argv)
 		diags_print(stderr, &d);
 		return EXIT_CONFIG;
 	}
+	struct strlist secrets = { 0 };
+	if (secret_env_decrypt(&in, &secrets, &d) < 0) {
+		diags_print(stderr, &d);
+		return EXIT_CONFIG;
+	}
 	struct host_info h;
 	char *err = NULL;
 	if (host_info_load(&h, &el.master, &err) < 0) {
@@ -148,8 +154,9 @@ int main(int argc, char **argv)
 	stdio_log_line(&el.master, &el.sandbox, "%s: starting %s", in.name, in.argv.v[0]);
 	char **args = xcalloc(in.argv.n + 1, sizeof(*args));
 	memcpy(args, in.argv.v, in.argv.n * sizeof(*args));
-	int code = instance_start_wait(h.lxc_path, in.lxc_name, args, &err);
+	int code = instance_start_wait(h.lxc_path, in.lxc_name, args, &secrets, &err);
 	free(args);
+	secret_env_free(&secrets);
 	if (code < 0) {
 		fprintf(errf, "lithos_cmd: %s\n", err);
 		fflush(errf);

@@ -170,7 +170,8 @@ void remove_stale_veth(const char *lxc_name)
 			;
 }
 
-int instance_start_wait(const char *lxc_path, const char *name, char *const argv[], char **err)
+int instance_start_wait(const char *lxc_path, const char *name, char *const argv[],
+			const struct strlist *secret_env, char **err)
 {
 	struct lxc_container *c = lxc_container_new(name, lxc_path);
 	if (!c) {
@@ -181,6 +182,13 @@ int instance_start_wait(const char *lxc_path, const char *name, char *const argv
 		*err = xasprintf("container %s has no config in %s", name, lxc_path);
 		lxc_container_put(c);
 		return -1;
+	}
+	for (size_t i = 0; secret_env && i < secret_env->n; i++) {
+		if (!c->set_config_item(c, "lxc.environment", secret_env->v[i])) {
+			*err = xasprintf("liblxc refused a secret environment variable for %s", name);
+			lxc_container_put(c);
+			return -1;
+		}
 	}
 	c->want_daemonize(c, false);
 	c->want_close_all_fds(c, true);

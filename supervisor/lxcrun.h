@@ -27,8 +27,11 @@ int instance_dir_remove(const char *lxc_path, const char *name);
 /* Remove a host-side veth left by an earlier run of this instance. */
 void remove_stale_veth(const char *lxc_name);
 
-/* Start the container and wait for it.  Returns the process's exit code
- * (128+N for signal N) or -1 with *err when it could not start. */
-int instance_start_wait(const char *lxc_path, const char *name, char *const argv[], char **err);
+/* Start the container and wait for it.  `secret_env` ("NAME=value", may be
+ * NULL) is added to the in-memory config only, never to the file.  Returns
+ * the process's exit code (128+N for signal N) or -1 with *err when it could
+ * not start. */
+int instance_start_wait(const char *lxc_path, const char *name, char *const argv[],
+			const struct strlist *secret_env, char **err);
 
 #endif
