@@ -173,6 +173,12 @@ void remove_stale_veth(const char *lxc_name)
 int instance_start_wait(const char *lxc_path, const char *name, char *const argv[],
 			const struct strlist *secret_env, char **err)
 {
+	return instance_start_wait_fds(lxc_path, name, argv, secret_env, false, err);
+}
+
+int instance_start_wait_fds(const char *lxc_path, const char *name, char *const argv[],
+			    const struct strlist *secret_env, bool keep_fds, char **err)
+{
 	struct lxc_container *c = lxc_container_new(name, lxc_path);
 	if (!c) {
 		*err = xasprintf("liblxc cannot create container object %s in %s", name, lxc_path);
@@ -191,7 +197,7 @@ int instance_start_wait(const char *lxc_path, const char *name, char *const argv
 		}
 	}
 	c->want_daemonize(c, false);
-	c->want_close_all_fds(c, true);
+	c->want_close_all_fds(c, !keep_fds);
 	bool ok = c->start(c, 1, argv);
 	int status = c->error_num;
 	lxc_container_put(c);

@@ -33,5 +33,8 @@ void remove_stale_veth(const char *lxc_name);
  * not start. */
 int instance_start_wait(const char *lxc_path, const char *name, char *const argv[],
 			const struct strlist *secret_env, char **err);
+/* The same, keeping inherited fds (listening sockets) when keep_fds. */
+int instance_start_wait_fds(const char *lxc_path, const char *name, char *const argv[],
+			    const struct strlist *secret_env, bool keep_fds, char **err);
 
 #endif

@@ -1,0 +1,189 @@
+/* lithos_knot: the monitor of one lithos instance, a child of lithos_tree.
+ *
+ *   lithos_knot --name SANDBOX/PROC.N --master FILE --lxc-path DIR
+ *               --lxc-name NAME --status FILE [--fd CHILD=OURS]...
+ *
+ * Its command line names the instance, so `pgrep -f 'lithos_knot --name
+ * SANDBOX/PROC.0'` finds it as with lithos.  It decrypts the instance's
+ * secrets, puts the tree's listening sockets at the fds the config asks for,
+ * and starts the container (whose lxc.conf the tree wrote) through liblxc
+ * without daemonizing: liblxc makes this process the container's monitor,
+ * forwards SIGTERM/SIGINT to the container's init, and the container dies
+ * with it.  When the container is gone it writes "exit CODE" to the status
+ * file (for a tree that adopted it and so cannot wait for it) and exits with
+ * the process's exit code (128+N for signal N).
+ *
+ * stdin, stdout and stderr are set up by the tree (stdin /dev/null, the
+ * others the sandbox's log).  Exit codes of its own: 121 configs invalid,
+ * 122 container could not start.
+ */
+#include "cmdload.h"
+#include "instance.h"
+#include "lxcrun.h"
+#include "secret_env.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+
+#define EXIT_CONFIG 121
+#define EXIT_SETUP 122
+
+struct fdmap {
+	int child, ours;
+};
+
+static void write_status(const char *path, int code)
+{
+	if (!path)
+		return;
+	char *tmp = xasprintf("%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd >= 0) {
+		dprintf(fd, "exit %d\n", code);
+		close(fd);
+		rename(tmp, path);
+	}
+	free(tmp);
+}
+
+/* Move the sockets to the fds the process expects, and close every other
+ * fd above stderr so nothing of ours leaks into the container. */
+static int place_fds(struct fdmap *map, size_t n)
+{
+	int top = 3;
+	for (size_t i = 0; i < n; i++) {
+		if (map[i].ours >= top)
+			top = map[i].ours + 1;
+		if (map[i].child >= top)
+			top = map[i].child + 1;
+	}
+	/* first move every source above all targets, then into place */
+	int base = top + 16;
+	for (size_t i = 0; i < n; i++) {
+		int fd = fcntl(map[i].ours, F_DUPFD, base);
+		if (fd < 0)
+			return -1;
+		map[i].ours = fd;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (dup2(map[i].ours, map[i].child) < 0)
+			return -1;
+		int fl = fcntl(map[i].child, F_GETFD);
+		fcntl(map[i].child, F_SETFD, fl & ~FD_CLOEXEC);
+	}
+	/* close everything from 3 up that is not a target */
+	int maxfd = (int)sysconf(_SC_OPEN_MAX);
+	if (maxfd < 0 || maxfd > 65536)
+		maxfd = 65536;
+	for (int fd = 3; fd < maxfd; fd++) {
+		bool keep = false;
+		for (size_t i = 0; i < n; i++)
+			keep |= map[i].child == fd;
+		if (!keep)
+			close(fd);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, 'n' },
+		{ "master", required_argument, NULL, 'm' },
+		{ "lxc-path", required_argument, NULL, 'P' },
+		{ "lxc-name", required_argument, NULL, 'L' },
+		{ "status", required_argument, NULL, 's' },
+		{ "fd", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *name = NULL, *master = NULL, *lxc_path = NULL, *lxc_name = NULL;
+	const char *status = NULL;
+	struct fdmap *map = NULL;
+	size_t n_map = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			name = optarg;
+			break;
+		case 'm':
+			master = optarg;
+			break;
+		case 'P':
+			lxc_path = optarg;
+			break;
+		case 'L':
+			lxc_name = optarg;
+			break;
+		case 's':
+			status = optarg;
+			break;
+		case 'f': {
+			struct fdmap fm;
+			if (sscanf(optarg, "%d=%d", &fm.child, &fm.ours) != 2 || fm.child < 0 ||
+			    fm.ours < 0) {
+				fprintf(stderr, "lithos_knot: bad --fd %s; expected CHILD=OURS\n", optarg);
+				return 2;
+			}
+			VEC_PUSH(map, n_map, fm);
+			break;
+		}
+		default:
+			return 2;
+		}
+	}
+	if (!name || !master || !lxc_path || !lxc_name) {
+		fprintf(stderr, "lithos_knot: run by lithos_tree: --name, --master, --lxc-path and --lxc-name are required\n");
+		return 2;
+	}
+	/* the tree's death must not leave us behind unsupervised: the tree
+	 * adopts running knots after a restart, so don't die with it */
+	signal(SIGPIPE, SIG_IGN);
+
+	/* SANDBOX/PROC.N */
+	const char *slash = strchr(name, '/'), *dot = strrchr(name, '.');
+	if (!slash || !dot || dot < slash) {
+		fprintf(stderr, "lithos_knot: bad instance name %s\n", name);
+		return 2;
+	}
+	char *sandbox = xstrndup(name, (size_t)(slash - name));
+	char *proc = xstrndup(slash + 1, (size_t)(dot - slash - 1));
+	uint32_t index = (uint32_t)strtoul(dot + 1, NULL, 10);
+
+	struct diags d = { 0 };
+	struct entry_load el;
+	struct instance in;
+	struct strlist secrets = { 0 };
+	if (entry_load(&el, master, sandbox, proc, &d) < 0 ||
+	    instance_build(&in, &el.sandbox, el.entry, &el.cc, el.image_root, index, 0, NULL, 0,
+			   &d) < 0 ||
+	    secret_env_decrypt(&in, &secrets, &d) < 0) {
+		fprintf(stderr, "[lithos_knot] %s: not starting:\n", name);
+		diags_print(stderr, &d);
+		write_status(status, EXIT_CONFIG);
+		return EXIT_CONFIG;
+	}
+	if (place_fds(map, n_map) < 0) {
+		fprintf(stderr, "[lithos_knot] %s: cannot place sockets: %s\n", name, strerror(errno));
+		write_status(status, EXIT_SETUP);
+		return EXIT_SETUP;
+	}
+	char **args = xcalloc(in.argv.n + 1, sizeof(*args));
+	memcpy(args, in.argv.v, in.argv.n * sizeof(*args));
+	char *err = NULL;
+	int code = instance_start_wait_fds(lxc_path, lxc_name, args, &secrets, n_map > 0, &err);
+	secret_env_free(&secrets);
+	if (code < 0) {
+		fprintf(stderr, "[lithos_knot] %s: %s\n", name, err);
+		write_status(status, EXIT_SETUP);
+		return EXIT_SETUP;
+	}
+	write_status(status, code);
+	return code;
+}

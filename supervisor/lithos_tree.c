@@ -1,0 +1,413 @@
+/* lithos_tree: the supervisor.  Keeps every configured Daemon instance
+ * running in its own LXC container, each watched by a lithos_knot child.
+ *
+ *   SIGQUIT  reload: check the configs, then re-execute in place keeping the
+ *            pid, the children and the listening sockets; unchanged
+ *            instances run on untouched (a reload with invalid configs
+ *            changes nothing and logs why)
+ *   SIGTERM  stop every instance within its kill-timeout and exit
+ *   SIGINT   the same (Ctrl-C in the foreground)
+ *   SIGHUP   reopen the log file
+ *
+ * From the moment it runs it must not die on bad input: configs that fail
+ * to load leave what runs alone, problems go to the log.
+ */
+#include "log.h"
+#include "lxcrun.h"
+#include "tree.h"
+#include "tree_metrics.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#ifndef LITHOS_BUILDDIR
+#define LITHOS_BUILDDIR "."
+#endif
+
+void ports_gc(struct tree *t);
+
+static void usage(FILE *out)
+{
+	fputs("Usage: lithos_tree [-C MASTER] [--log-stderr] [--log-level LEVEL]\n"
+	      "\n"
+	      "Run every Daemon process of every sandbox in LXC containers and keep them\n"
+	      "running. Signals: QUIT reloads the configs in place, TERM and INT stop\n"
+	      "everything and exit, HUP reopens the log.\n"
+	      "\n"
+	      "Options:\n"
+	      "  -C, --config FILE   master config (default /etc/lithos/master.yaml)\n"
+	      "  --log-stderr        log to stderr instead of the master log\n"
+	      "  --log-level LEVEL   error, warn, info, debug or trace (default: the\n"
+	      "                      master config's log-level)\n"
+	      "  -h, --help          show this help\n",
+	      out);
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char *p = xstrdup(path);
+	for (char *s = p + 1; *s; s++) {
+		if (*s == '/') {
+			*s = 0;
+			mkdir(p, mode);
+			*s = '/';
+		}
+	}
+	int r = mkdir(p, mode) < 0 && errno != EEXIST ? -1 : 0;
+	free(p);
+	return r;
+}
+
+static char *find_knot(void)
+{
+	const char *e = getenv("LITHOS_KNOT");
+	if (e && *e)
+		return xstrdup(e);
+	if (access(LITHOS_BUILDDIR "/lithos_knot", X_OK) == 0)
+		return xstrdup(LITHOS_BUILDDIR "/lithos_knot");
+	return xstrdup(LITHOS_LIBEXEC_DIR "/lithos_knot");
+}
+
+/* Load and check the configs; problems are logged.  Returns 0 when valid. */
+static int load_setup(struct tree *t, struct lithos_setup *st)
+{
+	struct diags d = { 0 };
+	struct setup_options so = { .master_path = t->master_path };
+	int rc = setup_load(st, &so, &d);
+	for (size_t i = 0; i < d.n; i++) {
+		char *line = diag_format(&d.v[i]);
+		log_error("Config: %s", line);
+		free(line);
+	}
+	diags_free(&d);
+	return rc;
+}
+
+static void reap(struct tree *t)
+{
+	for (;;) {
+		int status;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+		if (pid <= 0)
+			break;
+		struct child *c = tree_find_pid(t, pid);
+		if (!c)
+			continue; /* an orphan reparented to us (subreaper) */
+		int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		tree_child_died(t, c, code);
+	}
+}
+
+/* An adopted knot (not our child) ended: its status file says how. */
+static void adopted_died(struct tree *t, struct child *c)
+{
+	char *sf = knot_file(t, c->lxc_name, "status");
+	int code = 255;
+	FILE *f = fopen(sf, "re");
+	if (f) {
+		if (fscanf(f, "exit %d", &code) != 1)
+			code = 255;
+		fclose(f);
+	}
+	free(sf);
+	tree_child_died(t, c, code);
+}
+
+static void reload(struct tree *t)
+{
+	log_warn("Reloading configs (SIGQUIT)");
+	struct lithos_setup st;
+	if (load_setup(t, &st) < 0) {
+		log_error("Reload refused: the configs have problems (see above); everything keeps running on the old configs");
+		setup_free(&st);
+		return;
+	}
+	setup_free(&st);
+	/* re-execute in place: same pid, children and sockets */
+	char *state = xasprintf("%s/tree.state", t->runtime_dir);
+	t->reloads++;
+	if (tree_save_state(t, state) < 0) {
+		log_error("Reload failed: cannot write %s: %m", state);
+		free(state);
+		return;
+	}
+	fcntl(t->lock_fd, F_SETFD, 0);
+	struct strlist args = { 0 };
+	struct pos p0 = { 0, 0 };
+	bool skip = false;
+	for (char **a = t->argv; *a; a++) {
+		if (skip) {
+			skip = false;
+			continue;
+		}
+		if (!strcmp(*a, "--reexec-state")) {
+			skip = true;
+			continue;
+		}
+		strlist_push(&args, *a, p0);
+	}
+	char *lockarg = xasprintf("%d", t->lock_fd);
+	strlist_push(&args, "--reexec-state", p0);
+	strlist_push(&args, state, p0);
+	strlist_push(&args, "--lock-fd", p0);
+	strlist_push(&args, lockarg, p0);
+	char **argv = xcalloc(args.n + 1, sizeof(*argv));
+	memcpy(argv, args.v, args.n * sizeof(*argv));
+	tree_metrics_close(t);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execv(t->self_exe, argv);
+	log_error("Reload failed: cannot execute %s: %m", t->self_exe);
+	free(argv);
+	strlist_free(&args);
+	free(lockarg);
+	free(state);
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGQUIT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	tree_metrics_open(t);
+	tree_metric_setup(t);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'C' },
+		{ "log-stderr", no_argument, NULL, 'e' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "reexec-state", required_argument, NULL, 'R' },
+		{ "lock-fd", required_argument, NULL, 'K' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct tree t = { 0 };
+	t.master_path = "/etc/lithos/master.yaml";
+	t.argv = argv;
+	t.lock_fd = -1;
+	bool log_stderr = false;
+	const char *level_arg = NULL, *reexec = NULL;
+	int c;
+	while ((c = getopt_long(argc, argv, "C:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'C':
+			t.master_path = optarg;
+			break;
+		case 'e':
+			log_stderr = true;
+			break;
+		case 'l':
+			level_arg = optarg;
+			if (log_level_parse(optarg) < 0) {
+				fprintf(stderr, "lithos_tree: --log-level %s: expected error, warn, info, debug or trace\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'R':
+			reexec = optarg;
+			break;
+		case 'K':
+			t.lock_fd = atoi(optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0) {
+		fprintf(stderr, "lithos_tree: cannot find own executable: %s\n", strerror(errno));
+		return 1;
+	}
+	exe[n] = 0;
+	t.self_exe = xstrdup(exe);
+
+	/* the master config decides where the log and runtime dir are */
+	struct master_config m;
+	struct diags d = { 0 };
+	if (master_config_parse(&m, t.master_path, &d) < 0) {
+		diags_print(stderr, &d);
+		if (!reexec)
+			return 1;
+	}
+	diags_free(&d);
+	int level = log_level_parse(level_arg ? level_arg : m.log_level);
+	log_setup(log_stderr ? NULL : m.log_file, log_stderr ? NULL : m.syslog_facility,
+		  m.syslog_name, level < 0 ? LOG_LVL_WARN : level);
+	t.runtime_dir = xstrdup(m.runtime_dir);
+	t.knots_dir = xasprintf("%s/knots", m.runtime_dir);
+	master_config_free(&m);
+	if (mkdir_p(t.knots_dir, 0755) < 0) {
+		log_error("Cannot create %s: %m", t.knots_dir);
+		return 1;
+	}
+
+	/* one tree per master config: the pid file is locked while we run */
+	if (t.lock_fd < 0) {
+		char *pidfile = xasprintf("%s/master.pid", t.runtime_dir);
+		t.lock_fd = open(pidfile, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (t.lock_fd < 0 || flock(t.lock_fd, LOCK_EX | LOCK_NB) < 0) {
+			char other[32] = "";
+			if (t.lock_fd >= 0 && pread(t.lock_fd, other, sizeof(other) - 1, 0) > 0)
+				other[strcspn(other, "\n")] = 0;
+			fprintf(stderr, "lithos_tree: another lithos_tree runs with %s (pid %s); refusing to start a second one\n",
+				pidfile, other[0] ? other : "?");
+			log_error("Another lithos_tree runs (pid %s); not starting", other[0] ? other : "?");
+			return 1;
+		}
+		if (ftruncate(t.lock_fd, 0) == 0)
+			dprintf(t.lock_fd, "%d\n", (int)getpid());
+		free(pidfile);
+	} else {
+		fcntl(t.lock_fd, F_SETFD, FD_CLOEXEC);
+	}
+
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGQUIT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	int sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+	t.knot = find_knot();
+	char *err = NULL;
+	struct master_config m2;
+	master_config_defaults(&m2, NULL);
+	/* host facts come from the master config loaded with the setup */
+	if (load_setup(&t, &t.setup) < 0)
+		log_error("Some configs have problems (see above); running the valid ones");
+	t.have_setup = true;
+	master_config_free(&m2);
+	if (host_info_load(&t.host, &t.setup.master, &err) < 0) {
+		log_error("Cannot run containers: %s", err);
+		return 1;
+	}
+
+	tree_metrics_open(&t);
+	if (reexec) {
+		if (tree_load_state(&t, reexec) < 0)
+			log_error("Cannot read the state of the previous tree from %s: %m", reexec);
+		unlink(reexec);
+		log_warn("Reloaded (pid %d); %zu instances carried over", (int)getpid(), t.n_children);
+	} else {
+		tree_adopt_orphans(&t);
+		log_warn("Started (pid %d)", (int)getpid());
+	}
+	tree_compute_wants(&t);
+	tree_metric_setup(&t);
+	if (reexec)
+		tree_metric_restart(&t);
+	tree_reconcile(&t);
+	/* children that ended while we were re-executing */
+	reap(&t);
+
+	for (;;) {
+		ports_gc(&t);
+		tree_write_status(&t);
+		tree_metric_flush(&t);
+		if (t.stopping) {
+			bool any = false;
+			for (size_t i = 0; i < t.n_children; i++)
+				any |= t.children[i].state == CH_RUNNING;
+			if (!any)
+				break;
+		}
+		/* poll the signalfd and the pidfds of adopted knots */
+		size_t npfd = 1;
+		struct pollfd *pfds = xcalloc(1 + t.n_children, sizeof(*pfds));
+		struct child **owners = xcalloc(1 + t.n_children, sizeof(*owners));
+		pfds[0].fd = sigfd;
+		pfds[0].events = POLLIN;
+		for (size_t i = 0; i < t.n_children; i++) {
+			if (t.children[i].pidfd >= 0 && t.children[i].state == CH_RUNNING) {
+				pfds[npfd].fd = t.children[i].pidfd;
+				pfds[npfd].events = POLLIN;
+				owners[npfd] = &t.children[i];
+				npfd++;
+			}
+		}
+		double next = tree_next_deadline(&t);
+		int timeout = -1;
+		if (next >= 0) {
+			double ms = (next - now_mono()) * 1000.0;
+			timeout = ms < 0 ? 0 : ms > 60000 ? 60000 : (int)ms + 1;
+		}
+		int r = poll(pfds, npfd, timeout);
+		if (r < 0 && errno != EINTR)
+			log_error("poll: %m");
+		for (size_t i = 1; r > 0 && i < npfd; i++)
+			if (pfds[i].revents)
+				adopted_died(&t, owners[i]);
+		free(pfds);
+		free(owners);
+		struct signalfd_siginfo si;
+		bool want_reload = false;
+		while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
+			switch (si.ssi_signo) {
+			case SIGCHLD:
+				break;
+			case SIGTERM:
+			case SIGINT:
+				if (!t.stopping)
+					log_warn("Stopping everything (signal %u)", si.ssi_signo);
+				t.stopping = true;
+				for (size_t i = 0; i < t.n_children; i++) {
+					t.children[i].wanted = false;
+					tree_stop(&t, &t.children[i]);
+				}
+				break;
+			case SIGQUIT:
+				want_reload = true;
+				break;
+			case SIGHUP:
+				log_reopen();
+				break;
+			}
+		}
+		reap(&t);
+		tree_tick(&t);
+		if (want_reload && !t.stopping)
+			reload(&t);
+	}
+	log_warn("Stopped");
+	for (size_t i = 0; i < t.n_ports; i++)
+		close(t.ports[i].fd);
+	tree_write_status(&t);
+	tree_metrics_close(&t);
+	char *pidfile = xasprintf("%s/master.pid", t.runtime_dir);
+	unlink(pidfile);
+	free(pidfile);
+	tree_free_wants(&t);
+	setup_free(&t.setup);
+	host_info_free(&t.host);
+	return 0;
+}

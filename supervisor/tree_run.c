@@ -1,0 +1,516 @@
+/* Starting, stopping and restarting instances; reconciling what runs with
+ * what the configs want. */
+#include "tree.h"
+#include "configlog.h"
+#define CONFIGLOG_RECORD(...) 0 /* until supervisor/configlog.c lands */
+#include "log.h"
+#include "lxcconf.h"
+#include "lxcrun.h"
+#include "iolog.h"
+#include "tree_metrics.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <lxc/lxccontainer.h>
+#include <signal.h>
+#include <sodium.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+double now_mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void hash_want(struct want *w)
+{
+	unsigned char h[32];
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	crypto_generichash_update(&st, (const unsigned char *)buf_str(&w->conf), w->conf.len);
+	for (size_t i = 0; i < w->in.argv.n; i++)
+		crypto_generichash_update(&st, (const unsigned char *)w->in.argv.v[i],
+					  strlen(w->in.argv.v[i]) + 1);
+	for (size_t i = 0; i < w->in.n_ports; i++) {
+		char p[128];
+		const struct tcp_port *o = w->in.ports[i].opts;
+		int n = snprintf(p, sizeof(p), "%u %u %s %u %d %d %d %d", w->in.ports[i].port,
+				 w->in.ports[i].fd, o->host, o->listen_backlog, o->reuse_addr,
+				 o->reuse_port, o->set_non_block, o->external);
+		crypto_generichash_update(&st, (const unsigned char *)p, (size_t)n);
+	}
+	const struct container_config *cc = w->in.cc;
+	for (size_t i = 0; i < cc->n_secret_environ; i++)
+		for (size_t j = 0; j < cc->secret_environ[i].values.n; j++)
+			crypto_generichash_update(&st,
+						  (const unsigned char *)cc->secret_environ[i].values.v[j],
+						  strlen(cc->secret_environ[i].values.v[j]));
+	crypto_generichash_final(&st, h, sizeof(h));
+	for (int i = 0; i < 32; i++)
+		snprintf(w->hash + 2 * i, 3, "%02x", h[i]);
+}
+
+void tree_free_wants(struct tree *t)
+{
+	for (size_t i = 0; i < t->n_wants; i++) {
+		struct want *w = &t->wants[i];
+		free(w->name);
+		free(w->lxc_name);
+		free(w->sandbox);
+		free(w->proc);
+		buf_free(&w->conf);
+		instance_free(&w->in);
+	}
+	free(t->wants);
+	t->wants = NULL;
+	t->n_wants = 0;
+}
+
+void tree_compute_wants(struct tree *t)
+{
+	tree_free_wants(t);
+	for (size_t i = 0; i < t->setup.n_sandboxes; i++) {
+		const struct loaded_sandbox *sb = &t->setup.sandboxes[i];
+		for (size_t j = 0; j < sb->n_entries; j++) {
+			const struct loaded_entry *le = &sb->entries[j];
+			if (!le->valid || le->entry->kind != KIND_DAEMON)
+				continue;
+			for (uint32_t k = 0; k < le->entry->instances; k++) {
+				struct want w = { 0 };
+				struct diags d = { 0 };
+				if (instance_build(&w.in, &sb->cfg, le->entry, &le->cc, le->image_root, k, 0,
+						   NULL, 0, &d) < 0 ||
+				    compile_instance(&t->setup.master, &t->host, &w.in, NULL, &w.conf,
+						     &d) < 0) {
+					for (size_t e = 0; e < d.n; e++) {
+						char *line = diag_format(&d.v[e]);
+						log_error("Instance %s/%s.%u not started: %s", sb->cfg.name,
+							  le->entry->name, k, line);
+						free(line);
+					}
+					diags_free(&d);
+					instance_free(&w.in);
+					buf_free(&w.conf);
+					continue;
+				}
+				diags_free(&d);
+				w.name = xstrdup(w.in.name);
+				w.lxc_name = xstrdup(w.in.lxc_name);
+				w.sandbox = xstrdup(sb->cfg.name);
+				w.proc = xstrdup(le->entry->name);
+				w.index = k;
+				w.sb = sb;
+				w.le = le;
+				w.restart_timeout = le->cc.restart_timeout;
+				w.kill_timeout = le->cc.kill_timeout;
+				hash_want(&w);
+				VEC_PUSH(t->wants, t->n_wants, w);
+			}
+		}
+	}
+}
+
+static const struct want *find_want(struct tree *t, const char *lxc_name)
+{
+	for (size_t i = 0; i < t->n_wants; i++)
+		if (!strcmp(t->wants[i].lxc_name, lxc_name))
+			return &t->wants[i];
+	return NULL;
+}
+
+struct child *tree_find_pid(struct tree *t, pid_t pid)
+{
+	for (size_t i = 0; i < t->n_children; i++)
+		if (t->children[i].pid == pid && t->children[i].state == CH_RUNNING)
+			return &t->children[i];
+	return NULL;
+}
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	return flag == FTW_DP ? rmdir(p) : unlink(p);
+}
+
+/* Everything a dead instance may leave: state dir, veth, and the LXC
+ * directory when it is not going to be started again. */
+void tree_cleanup_instance(struct tree *t, const char *lxc_name, bool remove_dir)
+{
+	char *state = instance_state_dir(&t->setup.master, lxc_name);
+	struct stat st;
+	if (lstat(state, &st) == 0)
+		nftw(state, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	free(state);
+	remove_stale_veth(lxc_name);
+	if (remove_dir) {
+		instance_dir_remove(t->host.lxc_path, lxc_name);
+		char *kf = knot_file(t, lxc_name, "pid");
+		unlink(kf);
+		free(kf);
+		kf = knot_file(t, lxc_name, "status");
+		unlink(kf);
+		free(kf);
+	}
+}
+
+static void set_child_from_want(struct child *c, const struct want *w)
+{
+	memcpy(c->hash, w->hash, sizeof(c->hash));
+	c->restart_timeout = w->restart_timeout;
+	c->kill_timeout = w->kill_timeout;
+	free(c->normal_codes);
+	c->n_normal_codes = w->in.cc->n_normal_exit_codes;
+	c->normal_codes = xcalloc(c->n_normal_codes ? c->n_normal_codes : 1, sizeof(uint32_t));
+	memcpy(c->normal_codes, w->in.cc->normal_exit_codes, c->n_normal_codes * sizeof(uint32_t));
+}
+
+int tree_start(struct tree *t, struct child *c, const struct want *w)
+{
+	char *err = NULL;
+	set_child_from_want(c, w);
+	c->term_sent = false;
+	c->replace = false;
+	remove_stale_veth(w->lxc_name);
+	if (instance_dir_write(t->host.lxc_path, w->lxc_name, w->name, w->conf.p, w->conf.len,
+			       &err) < 0) {
+		log_error("Cannot start %s: %s", w->name, err);
+		free(err);
+		c->state = CH_WAIT_RESTART;
+		c->deadline = now_mono() + (c->restart_timeout > 1 ? c->restart_timeout : 1);
+		return -1;
+	}
+	if (CONFIGLOG_RECORD(&t->setup.master, &w->sb->cfg, w->le->entry, w->name, &err) < 0) {
+		log_warn("Cannot write config log for %s: %s", w->name, err);
+		free(err);
+		err = NULL;
+	}
+	int out = open_instance_output(&t->setup.master, &w->in, &err);
+	if (out < 0) {
+		log_error("Cannot start %s: %s", w->name, err);
+		free(err);
+		c->state = CH_WAIT_RESTART;
+		c->deadline = now_mono() + (c->restart_timeout > 1 ? c->restart_timeout : 1);
+		return -1;
+	}
+	int *fds = NULL;
+	uint32_t *child_fds = NULL;
+	size_t n_fds = 0;
+	if (ports_acquire(t, c, w, &fds, &child_fds, &n_fds) < 0) {
+		close(out);
+		c->state = CH_WAIT_RESTART;
+		c->deadline = now_mono() + (c->restart_timeout > 1 ? c->restart_timeout : 1);
+		return -1;
+	}
+	char *status = knot_file(t, w->lxc_name, "status");
+	unlink(status);
+	struct strlist args = { 0 };
+	struct pos p0 = { 0, 0 };
+	strlist_push(&args, t->knot, p0);
+	strlist_push(&args, "--name", p0);
+	strlist_push(&args, w->name, p0);
+	strlist_push(&args, "--master", p0);
+	strlist_push(&args, t->master_path, p0);
+	strlist_push(&args, "--lxc-path", p0);
+	strlist_push(&args, t->host.lxc_path, p0);
+	strlist_push(&args, "--lxc-name", p0);
+	strlist_push(&args, w->lxc_name, p0);
+	strlist_push(&args, "--status", p0);
+	strlist_push(&args, status, p0);
+	for (size_t i = 0; i < n_fds; i++) {
+		char *m = xasprintf("%u=%d", child_fds[i], fds[i]);
+		strlist_push(&args, "--fd", p0);
+		strlist_push(&args, m, p0);
+		free(m);
+	}
+	char **argv = xcalloc(args.n + 1, sizeof(*argv));
+	memcpy(argv, args.v, args.n * sizeof(*argv));
+	stdio_log_line(&t->setup.master, &w->sb->cfg, "%s: starting %s", w->name, w->in.argv.v[0]);
+	pid_t pid = fork();
+	if (pid == 0) {
+		setsid();
+		sigset_t all;
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		for (int s = 1; s < NSIG; s++)
+			signal(s, SIG_DFL);
+		int nul = open("/dev/null", O_RDONLY);
+		dup2(nul, 0);
+		dup2(out, 1);
+		dup2(out, 2);
+		for (size_t i = 0; i < n_fds; i++) {
+			int fl = fcntl(fds[i], F_GETFD);
+			fcntl(fds[i], F_SETFD, fl & ~FD_CLOEXEC);
+		}
+		execv(t->knot, argv);
+		dprintf(2, "[lithos] %s: cannot run %s: %s\n", w->name, t->knot, strerror(errno));
+		_exit(122);
+	}
+	int fork_errno = errno;
+	close(out);
+	free(argv);
+	strlist_free(&args);
+	free(fds);
+	free(child_fds);
+	free(status);
+	if (pid < 0) {
+		log_error("Cannot fork for %s: %s", w->name, strerror(fork_errno));
+		ports_release(t, c);
+		c->state = CH_WAIT_RESTART;
+		c->deadline = now_mono() + 1;
+		return -1;
+	}
+	c->pid = pid;
+	c->pidfd = -1;
+	c->state = CH_RUNNING;
+	c->started_at = now_mono();
+	c->starts++;
+	char *kf = knot_file(t, w->lxc_name, "pid");
+	char *tmp = xasprintf("%s.tmp", kf);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		dprintf(fd, "%d %s %s\n", pid, w->hash, w->name);
+		close(fd);
+		rename(tmp, kf);
+	}
+	free(tmp);
+	free(kf);
+	tree_metric_started(t, c);
+	log_info("Started %s (knot pid %d)", w->name, pid);
+	return 0;
+}
+
+void tree_stop(struct tree *t, struct child *c)
+{
+	if (c->state != CH_RUNNING)
+		return;
+	if (!c->term_sent) {
+		/* SIGTERM once: liblxc in the knot forwards it to the process */
+		kill(c->pid, SIGTERM);
+		c->term_sent = true;
+		c->deadline = now_mono() + c->kill_timeout;
+		log_info("Stopping %s (SIGTERM, kill-timeout %.1fs)", c->name, c->kill_timeout);
+	}
+	(void)t;
+}
+
+static void kill_hard(struct tree *t, struct child *c)
+{
+	log_warn("Killing %s: still alive %.1fs after SIGTERM", c->name, c->kill_timeout);
+	struct lxc_container *lc = lxc_container_new(c->lxc_name, t->host.lxc_path);
+	if (lc) {
+		if (lc->is_running(lc)) {
+			pid_t init = lc->init_pid(lc);
+			if (init > 0)
+				kill(init, SIGKILL);
+		}
+		lxc_container_put(lc);
+	}
+	kill(c->pid, SIGKILL);
+	c->deadline = now_mono() + 5;
+}
+
+void tree_child_died(struct tree *t, struct child *c, int code)
+{
+	bool failure = !c->term_sent;
+	for (size_t i = 0; failure && i < c->n_normal_codes; i++)
+		if ((int)c->normal_codes[i] == code)
+			failure = false;
+	c->deaths++;
+	if (failure)
+		c->failures++;
+	c->last_exit = code;
+	ports_release(t, c);
+	tree_metric_died(t, c, failure);
+	double ran = now_mono() - c->started_at;
+	log_info("%s exited with %d after %.1fs%s", c->name, code, ran, failure ? " (failure)" : "");
+	const struct want *w = find_want(t, c->lxc_name);
+	if (w)
+		stdio_log_line(&t->setup.master, &w->sb->cfg, "%s: exited with %d", c->name, code);
+	if (c->pidfd >= 0) {
+		close(c->pidfd);
+		c->pidfd = -1;
+	}
+	c->pid = 0;
+	bool again = !t->stopping && c->wanted && w;
+	tree_cleanup_instance(t, c->lxc_name, !again);
+	if (!again) {
+		c->state = CH_STOPPED;
+		return;
+	}
+	c->state = CH_WAIT_RESTART;
+	if (c->replace || ran >= c->restart_timeout)
+		c->deadline = now_mono();
+	else
+		c->deadline = c->started_at + c->restart_timeout;
+}
+
+void tree_remove_dead(struct tree *t)
+{
+	size_t w = 0;
+	for (size_t i = 0; i < t->n_children; i++) {
+		struct child *c = &t->children[i];
+		if (c->state == CH_STOPPED) {
+			tree_metric_forget(t, c);
+			free(c->name);
+			free(c->lxc_name);
+			free(c->sandbox);
+			free(c->proc);
+			free(c->normal_codes);
+			free(c->own_socks);
+			for (size_t k = 0; k < c->n_shared_keys; k++)
+				free(c->shared_keys[k]);
+			free(c->shared_keys);
+			continue;
+		}
+		t->children[w++] = *c;
+	}
+	t->n_children = w;
+}
+
+void tree_tick(struct tree *t)
+{
+	double now = now_mono();
+	for (size_t i = 0; i < t->n_children; i++) {
+		struct child *c = &t->children[i];
+		if (c->state == CH_RUNNING && c->term_sent && now >= c->deadline)
+			kill_hard(t, c);
+		else if (c->state == CH_WAIT_RESTART && now >= c->deadline && !t->stopping) {
+			const struct want *w = find_want(t, c->lxc_name);
+			if (w && c->wanted)
+				tree_start(t, c, w);
+			else
+				c->state = CH_STOPPED;
+		}
+	}
+	tree_remove_dead(t);
+}
+
+double tree_next_deadline(struct tree *t)
+{
+	double next = -1;
+	for (size_t i = 0; i < t->n_children; i++) {
+		struct child *c = &t->children[i];
+		bool has = (c->state == CH_RUNNING && c->term_sent) || c->state == CH_WAIT_RESTART;
+		if (has && (next < 0 || c->deadline < next))
+			next = c->deadline;
+	}
+	return next;
+}
+
+void tree_reconcile(struct tree *t)
+{
+	/* what runs and is no longer wanted, or wanted differently */
+	for (size_t i = 0; i < t->n_children; i++) {
+		struct child *c = &t->children[i];
+		const struct want *w = find_want(t, c->lxc_name);
+		if (!w) {
+			c->wanted = false;
+			if (c->state == CH_RUNNING)
+				tree_stop(t, c);
+			else {
+				tree_cleanup_instance(t, c->lxc_name, true);
+				c->state = CH_STOPPED;
+			}
+			continue;
+		}
+		c->wanted = true;
+		if (strcmp(c->hash, w->hash)) {
+			if (c->state == CH_RUNNING) {
+				c->replace = true;
+				tree_stop(t, c);
+			} else {
+				set_child_from_want(c, w);
+				c->deadline = now_mono();
+			}
+		} else {
+			/* unchanged: keep it, take the new timeouts */
+			c->restart_timeout = w->restart_timeout;
+			c->kill_timeout = w->kill_timeout;
+		}
+	}
+	tree_remove_dead(t);
+	/* what is wanted and does not run */
+	for (size_t i = 0; i < t->n_wants; i++) {
+		const struct want *w = &t->wants[i];
+		bool found = false;
+		for (size_t j = 0; j < t->n_children && !found; j++)
+			found = !strcmp(t->children[j].lxc_name, w->lxc_name);
+		if (found)
+			continue;
+		struct child c = { 0 };
+		c.name = xstrdup(w->name);
+		c.lxc_name = xstrdup(w->lxc_name);
+		c.sandbox = xstrdup(w->sandbox);
+		c.proc = xstrdup(w->proc);
+		c.pidfd = -1;
+		c.wanted = true;
+		VEC_PUSH(t->children, t->n_children, c);
+		tree_start(t, &t->children[t->n_children - 1], w);
+	}
+	tree_metric_setup(t);
+	tree_write_status(t);
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+/* runtime-dir/status.json: what lithos_ps shows. */
+void tree_write_status(struct tree *t)
+{
+	char *path = xasprintf("%s/status.json", t->runtime_dir);
+	char *tmp = xasprintf("%s.tmp", path);
+	FILE *f = fopen(tmp, "we");
+	if (!f) {
+		free(path);
+		free(tmp);
+		return;
+	}
+	struct timespec rt;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	double mono = now_mono();
+	fprintf(f, "{\"tree_pid\":%d,\"lxc_path\":", (int)getpid());
+	json_str(f, t->host.lxc_path);
+	fprintf(f, ",\"master\":");
+	json_str(f, t->master_path);
+	fprintf(f, ",\"reloads\":%llu,\"instances\":[", (unsigned long long)t->reloads);
+	for (size_t i = 0; i < t->n_children; i++) {
+		const struct child *c = &t->children[i];
+		static const char *const st[] = { "running", "restarting", "stopped" };
+		fprintf(f, "%s{\"name\":", i ? "," : "");
+		json_str(f, c->name);
+		fprintf(f, ",\"lxc_name\":");
+		json_str(f, c->lxc_name);
+		fprintf(f, ",\"sandbox\":");
+		json_str(f, c->sandbox);
+		fprintf(f, ",\"process\":");
+		json_str(f, c->proc);
+		fprintf(f, ",\"state\":\"%s%s\",\"knot_pid\":%d,\"started\":%.3f,\"starts\":%llu,\"deaths\":%llu,\"failures\":%llu,\"last_exit\":%d}",
+			st[c->state], c->state == CH_RUNNING && c->term_sent ? "-stopping" : "",
+			(int)c->pid, c->state == CH_RUNNING ? (double)rt.tv_sec - (mono - c->started_at) : 0.0,
+			(unsigned long long)c->starts, (unsigned long long)c->deaths,
+			(unsigned long long)c->failures, c->last_exit);
+	}
+	fprintf(f, "]}\n");
+	fclose(f);
+	rename(tmp, path);
+	free(path);
+	free(tmp);
+}

@@ -1,0 +1,233 @@
+/* State carried across a reload (the tree re-executes itself and keeps its
+ * children and sockets) and found again after a crash (knots are adopted
+ * through pidfds). */
+#include "tree.h"
+#include "log.h"
+#include "lxcrun.h"
+#include "tree_metrics.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <lxc/lxccontainer.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+
+char *knot_file(struct tree *t, const char *lxc_name, const char *ext)
+{
+	return xasprintf("%s/%s.%s", t->knots_dir, lxc_name, ext);
+}
+
+int tree_save_state(struct tree *t, const char *path)
+{
+	char *tmp = xasprintf("%s.tmp", path);
+	FILE *f = fopen(tmp, "we");
+	if (!f) {
+		free(tmp);
+		return -1;
+	}
+	fprintf(f, "lithos-tree-state 1\n");
+	fprintf(f, "reloads %llu\n", (unsigned long long)t->reloads);
+	for (size_t k = 0; k < t->n_ports; k++)
+		fprintf(f, "port %s %d\n", t->ports[k].key, t->ports[k].fd);
+	for (size_t i = 0; i < t->n_children; i++) {
+		const struct child *c = &t->children[i];
+		if (c->state == CH_STOPPED)
+			continue;
+		fprintf(f, "child %s %s %s %s %s %d %d %d %.6f %.6f %.6f %.6f %llu %llu %llu %d %zu",
+			c->lxc_name, c->name, c->sandbox, c->proc, c->hash[0] ? c->hash : "-",
+			(int)c->state, (int)c->pid, c->term_sent, c->started_at, c->deadline,
+			c->restart_timeout, c->kill_timeout, (unsigned long long)c->starts,
+			(unsigned long long)c->deaths, (unsigned long long)c->failures, c->last_exit,
+			c->n_own_socks);
+		for (size_t k = 0; k < c->n_own_socks; k++)
+			fprintf(f, " %d", c->own_socks[k]);
+		fprintf(f, " %zu", c->n_shared_keys);
+		for (size_t k = 0; k < c->n_shared_keys; k++)
+			fprintf(f, " %s", c->shared_keys[k]);
+		fprintf(f, "\n");
+	}
+	int bad = ferror(f);
+	if (fclose(f) != 0 || bad || rename(tmp, path) < 0) {
+		free(tmp);
+		return -1;
+	}
+	free(tmp);
+	/* sockets survive the exec */
+	for (size_t k = 0; k < t->n_ports; k++)
+		fcntl(t->ports[k].fd, F_SETFD, 0);
+	for (size_t i = 0; i < t->n_children; i++)
+		for (size_t k = 0; k < t->children[i].n_own_socks; k++)
+			fcntl(t->children[i].own_socks[k], F_SETFD, 0);
+	return 0;
+}
+
+int tree_load_state(struct tree *t, const char *path)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		if (line[n - 1] == '\n')
+			line[n - 1] = 0;
+		char *save = NULL;
+		char *kind = strtok_r(line, " ", &save);
+		if (!kind)
+			continue;
+		if (!strcmp(kind, "reloads")) {
+			t->reloads = strtoull(strtok_r(NULL, " ", &save), NULL, 10);
+		} else if (!strcmp(kind, "port")) {
+			char *key = strtok_r(NULL, " ", &save), *fd = strtok_r(NULL, " ", &save);
+			if (!key || !fd)
+				continue;
+			struct port_sock ps = { xstrdup(key), atoi(fd), 0, false };
+			fcntl(ps.fd, F_SETFD, FD_CLOEXEC);
+			VEC_PUSH(t->ports, t->n_ports, ps);
+		} else if (!strcmp(kind, "child")) {
+			struct child c = { 0 };
+			char *f_[20];
+			int k = 0;
+			for (; k < 17; k++)
+				if (!(f_[k] = strtok_r(NULL, " ", &save)))
+					break;
+			if (k < 17)
+				continue;
+			c.lxc_name = xstrdup(f_[0]);
+			c.name = xstrdup(f_[1]);
+			c.sandbox = xstrdup(f_[2]);
+			c.proc = xstrdup(f_[3]);
+			if (strcmp(f_[4], "-"))
+				snprintf(c.hash, sizeof(c.hash), "%s", f_[4]);
+			c.state = (enum child_state)atoi(f_[5]);
+			c.pid = atoi(f_[6]);
+			c.term_sent = atoi(f_[7]);
+			c.started_at = strtod(f_[8], NULL);
+			c.deadline = strtod(f_[9], NULL);
+			c.restart_timeout = strtod(f_[10], NULL);
+			c.kill_timeout = strtod(f_[11], NULL);
+			c.starts = strtoull(f_[12], NULL, 10);
+			c.deaths = strtoull(f_[13], NULL, 10);
+			c.failures = strtoull(f_[14], NULL, 10);
+			c.last_exit = atoi(f_[15]);
+			size_t n_own = strtoul(f_[16], NULL, 10);
+			for (size_t j = 0; j < n_own; j++) {
+				char *s = strtok_r(NULL, " ", &save);
+				if (!s)
+					break;
+				int fd = atoi(s);
+				fcntl(fd, F_SETFD, FD_CLOEXEC);
+				VEC_PUSH(c.own_socks, c.n_own_socks, fd);
+			}
+			char *ns = strtok_r(NULL, " ", &save);
+			size_t n_sh = ns ? strtoul(ns, NULL, 10) : 0;
+			for (size_t j = 0; j < n_sh; j++) {
+				char *s = strtok_r(NULL, " ", &save);
+				if (!s)
+					break;
+				char *key = xstrdup(s);
+				VEC_PUSH(c.shared_keys, c.n_shared_keys, key);
+				for (size_t p = 0; p < t->n_ports; p++)
+					if (!strcmp(t->ports[p].key, key))
+						t->ports[p].refs++;
+			}
+			c.pidfd = -1;
+			c.wanted = true;
+			VEC_PUSH(t->children, t->n_children, c);
+		}
+	}
+	free(line);
+	fclose(f);
+	return 0;
+}
+
+static bool knot_alive(pid_t pid, const char *name)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	size_t len;
+	char *cmd = read_file_limited(path, 1 << 16, &len);
+	bool ok = false;
+	if (cmd) {
+		/* argv is NUL-separated: look for "--name\0NAME\0" after lithos_knot */
+		bool is_knot = strstr(cmd, "lithos_knot") != NULL;
+		for (size_t i = 0; is_knot && i + 7 < len; i++) {
+			if (!memcmp(cmd + i, "--name", 7) && !strcmp(cmd + i + 7, name)) {
+				ok = true;
+				break;
+			}
+		}
+		free(cmd);
+	}
+	return ok;
+}
+
+/* After a crash: knots of this tree (they have a pid file in our runtime
+ * dir) that still run are adopted; leftovers of dead ones are cleaned. */
+void tree_adopt_orphans(struct tree *t)
+{
+	DIR *dh = opendir(t->knots_dir);
+	if (!dh)
+		return;
+	struct dirent *de;
+	while ((de = readdir(dh))) {
+		size_t len = strlen(de->d_name);
+		if (len < 5 || strcmp(de->d_name + len - 4, ".pid"))
+			continue;
+		char *lxc_name = xstrndup(de->d_name, len - 4);
+		char *pf = xasprintf("%s/%s", t->knots_dir, de->d_name);
+		FILE *f = fopen(pf, "re");
+		int pid = 0;
+		char hash[65] = "", name[512] = "";
+		if (f) {
+			if (fscanf(f, "%d %64s %511s", &pid, hash, name) != 3)
+				pid = 0;
+			fclose(f);
+		}
+		bool adopted = false;
+		if (pid > 0 && knot_alive(pid, name)) {
+			int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+			if (pfd >= 0) {
+				struct child c = { 0 };
+				c.lxc_name = xstrdup(lxc_name);
+				c.name = xstrdup(name);
+				const char *slash = strchr(name, '/'), *dot = strrchr(name, '.');
+				c.sandbox = slash ? xstrndup(name, (size_t)(slash - name)) : xstrdup("?");
+				c.proc = slash && dot > slash ? xstrndup(slash + 1, (size_t)(dot - slash - 1))
+							      : xstrdup("?");
+				snprintf(c.hash, sizeof(c.hash), "%s", hash);
+				c.state = CH_RUNNING;
+				c.pid = pid;
+				c.pidfd = pfd;
+				c.started_at = now_mono();
+				c.restart_timeout = 1;
+				c.kill_timeout = 5;
+				c.wanted = true;
+				VEC_PUSH(t->children, t->n_children, c);
+				adopted = true;
+				log_warn("Adopted %s (knot pid %d) left running by an earlier tree", name, pid);
+			}
+		}
+		if (!adopted) {
+			/* a container of ours without its knot must not run on */
+			struct lxc_container *lc = lxc_container_new(lxc_name, t->host.lxc_path);
+			if (lc) {
+				if (lc->is_running(lc)) {
+					pid_t init = lc->init_pid(lc);
+					log_warn("Killing %s: its knot is gone", lxc_name);
+					if (init > 0)
+						kill(init, SIGKILL);
+				}
+				lxc_container_put(lc);
+			}
+			tree_cleanup_instance(t, lxc_name, true);
+		}
+		free(pf);
+		free(lxc_name);
+	}
+	closedir(dh);
+}
