@@ -202,7 +202,8 @@ int instance_build(struct instance *in, const struct sandbox_config *s,
 	free(act);
 	kvlist_free(&vars);
 
-	qsort(in->env.v, in->env.n, sizeof(*in->env.v), kv_cmp);
+	if (in->env.n > 1)
+		qsort(in->env.v, in->env.n, sizeof(*in->env.v), kv_cmp);
 	return diags_count(d) > before ? -1 : 0;
 }
 

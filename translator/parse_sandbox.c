@@ -244,7 +244,15 @@ static bool f_bridged_network(struct dctx *c, const struct ynode *v, void *o)
 		unsigned char a[16];
 		ip_parse(b->default_gateway, &fam, a);
 		if (!ipnet_contains(&b->net, fam, a)) {
-			derr(c, v, "bridged-network: default-gateway %s is outside network %s; expected an address inside the network",
+			/* point at the gateway's value */
+			const struct ynode *gw = v;
+			for (size_t i = 0; i < v->n_pairs; i++) {
+				char *k = key_normalize(v->pairs[i].key->value);
+				if (!strcmp(k, "default-gateway"))
+					gw = v->pairs[i].value;
+				free(k);
+			}
+			derr(c, gw, "bridged-network: default-gateway %s is outside network %s; expected an address inside the network",
 			     b->default_gateway, b->network);
 			ok = false;
 		}

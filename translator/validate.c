@@ -191,8 +191,11 @@ char *check_variable_value(const struct variable *var, const char *value,
 {
 	switch (var->kind) {
 	case VAR_TCP_PORT: {
+		/* the value is substituted as written, so it must be a plain
+		 * decimal number (no 0x, leading 0 octal, units or _) */
 		uint64_t port;
-		if (parse_uint(value, 65535, &port) || port == 0)
+		if (value[0] < '1' || value[0] > '9' || strspn(value, "0123456789") != strlen(value) ||
+		    parse_uint(value, 65535, &port) || port == 0)
 			return xasprintf("variable %s: \"%s\" is not a TCP port; expected a number from 1 to 65535",
 					 var->name, value);
 		if (s && !ranges_contain(&s->allow_tcp_ports, port)) {
