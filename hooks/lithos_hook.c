@@ -56,6 +56,7 @@ struct hookcfg {
 	size_t n_after_setup;
 	char **remounts;
 	size_t n_remounts;
+	char *init_file;
 };
 
 static const char *hook_name = "lithos_hook";
@@ -127,6 +128,8 @@ static int read_config(const char *path, struct hookcfg *h)
 		} else if (!strcmp(k, "persistent-mkdir")) {
 			char *s = xstrdup(v);
 			VEC_PUSH(h->persistent_mkdirs, h->n_persistent_mkdirs, s);
+		} else if (!strcmp(k, "init-file")) {
+			h->init_file = xstrdup(v);
 		} else if (!strcmp(k, "remount")) {
 			char *s = xstrdup(v);
 			VEC_PUSH(h->remounts, h->n_remounts, s);
@@ -343,11 +346,38 @@ static int pre_start(struct hookcfg *h)
 	return 0;
 }
 
+/* "PID STARTTIME" of the container's init, so the tree can kill the
+ * container if its knot dies (a monitor-less container would run on). */
+static void record_init(struct hookcfg *h, const char *pid)
+{
+	char *path = xasprintf("/proc/%s/stat", pid);
+	char *stat = read_file_limited(path, 4096, NULL);
+	free(path);
+	if (!stat)
+		return;
+	char *p = strrchr(stat, ')');
+	for (int field = 2; p && *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	unsigned long long start = p ? strtoull(p, NULL, 10) : 0;
+	free(stat);
+	char *tmp = xasprintf("%s.tmp", h->init_file);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd >= 0) {
+		dprintf(fd, "%s %llu\n", pid, start);
+		close(fd);
+		rename(tmp, h->init_file);
+	}
+	free(tmp);
+}
+
 static int start_host(struct hookcfg *h)
 {
+	const char *pid = getenv("LXC_PID");
+	if (pid && h->init_file)
+		record_init(h, pid);
 	if (!h->n_after_setup)
 		return 0;
-	const char *pid = getenv("LXC_PID");
 	if (!pid) {
 		logmsg(h, "LXC_PID is not set; cannot enter the container's network namespace");
 		return EXIT_AFTER_SETUP;

@@ -2,7 +2,9 @@
 #include "paths.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <lxc/lxccontainer.h>
@@ -167,6 +169,56 @@ bool check_mount_targets(const struct container_config *cc, const char *image_ro
 		free(copy);
 	}
 	return diags_count(d) == before;
+}
+
+static int rmdir_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	if (flag == FTW_DP)
+		rmdir(p);
+	return 0;
+}
+
+int cgroup_cleanup(const char *cgroup_name, const char *lxc_name)
+{
+	if (!cgroup_name)
+		return 0;
+	DIR *dh = opendir("/sys/fs/cgroup");
+	if (!dh)
+		return 0;
+	struct buf dirs = { 0 };
+	struct dirent *de;
+	/* v2 (the root itself) and every v1 hierarchy below it */
+	buf_puts(&dirs, "/sys/fs/cgroup\n");
+	while ((de = readdir(dh)))
+		if (de->d_name[0] != '.')
+			buf_printf(&dirs, "/sys/fs/cgroup/%s\n", de->d_name);
+	closedir(dh);
+	int remaining = 0;
+	for (int attempt = 0; attempt < 50; attempt++) {
+		remaining = 0;
+		char *save = NULL, *copy = xstrdup(buf_str(&dirs));
+		for (char *base = strtok_r(copy, "\n", &save); base; base = strtok_r(NULL, "\n", &save)) {
+			for (int mon = 0; mon < 2; mon++) {
+				char *p = xasprintf("%s/%s/%s%s", base, cgroup_name, lxc_name,
+						    mon ? ".monitor" : "");
+				struct stat st;
+				if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+					nftw(p, rmdir_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+					if (lstat(p, &st) == 0)
+						remaining++;
+				}
+				free(p);
+			}
+		}
+		free(copy);
+		if (!remaining)
+			break;
+		usleep(20000);
+	}
+	buf_free(&dirs);
+	return remaining;
 }
 
 char *instance_state_dir(const struct master_config *m, const char *lxc_name)

@@ -31,6 +31,11 @@ enum image_file image_file_kind(const char *image_root, const char *path);
 bool check_mount_targets(const struct container_config *cc, const char *image_root,
 			 struct diags *d);
 
+/* Remove the cgroups LXC made for an instance (container and monitor) in
+ * every hierarchy, when a dead monitor could not.  Retries briefly while
+ * the killed processes are still leaving.  Returns how many remain. */
+int cgroup_cleanup(const char *cgroup_name, const char *lxc_name);
+
 /* The state dir of an instance on the host. */
 char *instance_state_dir(const struct master_config *m, const char *lxc_name);
 

@@ -121,7 +121,7 @@ int main(int argc, char **argv)
 	}
 	struct buf conf = { 0 };
 	const char *term = getenv("TERM");
-	if (compile_instance(&el.master, &h, &in, term, &conf, &d) < 0) {
+	if (compile_instance(&el.master, &h, &in, term, NULL, &conf, &d) < 0) {
 		diags_print(stderr, &d);
 		return EXIT_CONFIG;
 	}
@@ -179,6 +179,7 @@ int main(int argc, char **argv)
 		nftw(state, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 	free(state);
 	remove_stale_veth(in.lxc_name);
+	cgroup_cleanup(el.master.cgroup_name, in.lxc_name);
 
 	buf_free(&conf);
 	host_info_free(&h);

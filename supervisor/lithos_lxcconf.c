@@ -98,7 +98,7 @@ int main(int argc, char **argv)
 	}
 	struct buf conf = { 0 };
 	int rc = 0;
-	if (compile_instance(&el.master, &h, &in, cmd_pid ? getenv("TERM") : NULL, &conf, &d) < 0) {
+	if (compile_instance(&el.master, &h, &in, cmd_pid ? getenv("TERM") : NULL, NULL, &conf, &d) < 0) {
 		diags_print(stderr, &d);
 		rc = 1;
 	} else {

@@ -13,8 +13,8 @@
 #include <sys/wait.h>
 
 int compile_instance(const struct master_config *m, const struct host_info *h,
-		     const struct instance *in, const char *term, struct buf *conf,
-		     struct diags *d)
+		     const struct instance *in, const char *term, const char *init_file,
+		     struct buf *conf, struct diags *d)
 {
 	size_t before = diags_count(d);
 	check_mount_targets(in->cc, in->image_root, d);
@@ -27,6 +27,7 @@ int compile_instance(const struct master_config *m, const struct host_info *h,
 		.hook = h->hook,
 		.state_dir = state,
 		.stdio_log = log,
+		.init_file = init_file,
 		.devfs_ready = access(m->devfs_dir, F_OK) == 0 &&
 			       strcmp(m->devfs_dir, "/dev") != 0 &&
 			       ({

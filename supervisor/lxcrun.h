@@ -12,8 +12,8 @@
 
 /* Image facts, mount target checks and lxcconf_render in one step. */
 int compile_instance(const struct master_config *m, const struct host_info *h,
-		     const struct instance *in, const char *term, struct buf *conf,
-		     struct diags *d);
+		     const struct instance *in, const char *term, const char *init_file,
+		     struct buf *conf, struct diags *d);
 
 /* The sandbox's stdio log path (stdio-log-dir/SANDBOX.log). */
 char *sandbox_stdio_log(const struct master_config *m, const struct sandbox_config *s);

@@ -103,6 +103,7 @@ void tree_cleanup_instance(struct tree *t, const char *lxc_name, bool remove_dir
 void tree_write_status(struct tree *t);
 double tree_next_deadline(struct tree *t);
 void tree_remove_dead(struct tree *t);
+void kill_stale_init(struct tree *t, const char *lxc_name);
 
 /* tree_ports.c */
 int ports_acquire(struct tree *t, struct child *c, const struct want *w, int **fds_out,

@@ -71,6 +71,50 @@ void tree_free_wants(struct tree *t)
 	t->n_wants = 0;
 }
 
+static int compile_want(struct tree *t, struct want *w, struct diags *d)
+{
+	char *init = knot_file(t, w->in.lxc_name, "init");
+	int r = compile_instance(&t->setup.master, &t->host, &w->in, NULL, init, &w->conf, d);
+	free(init);
+	return r;
+}
+
+/* The container of a knot that died without stopping it (its monitor is
+ * gone, LXC won't): kill its init, which takes the whole pid namespace. */
+void kill_stale_init(struct tree *t, const char *lxc_name)
+{
+	char *f = knot_file(t, lxc_name, "init");
+	FILE *fh = fopen(f, "re");
+	unlink(f);
+	free(f);
+	if (!fh)
+		return;
+	int pid = 0;
+	unsigned long long start = 0;
+	int n = fscanf(fh, "%d %llu", &pid, &start);
+	fclose(fh);
+	if (n != 2 || pid <= 1)
+		return;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	char *stat = read_file_limited(path, 4096, NULL);
+	if (!stat)
+		return;
+	/* field 22 (starttime) after the ")" that ends the command name */
+	char *p = strrchr(stat, ')');
+	unsigned long long st = 0;
+	for (int field = 2; p && *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	if (p)
+		st = strtoull(p, NULL, 10);
+	free(stat);
+	if (st == start) {
+		log_warn("Killing the container of %s (init pid %d): its knot is gone", lxc_name, pid);
+		kill(pid, SIGKILL);
+	}
+}
+
 void tree_compute_wants(struct tree *t)
 {
 	tree_free_wants(t);
@@ -85,8 +129,7 @@ void tree_compute_wants(struct tree *t)
 				struct diags d = { 0 };
 				if (instance_build(&w.in, &sb->cfg, le->entry, &le->cc, le->image_root, k, 0,
 						   NULL, 0, &d) < 0 ||
-				    compile_instance(&t->setup.master, &t->host, &w.in, NULL, &w.conf,
-						     &d) < 0) {
+				    compile_want(t, &w, &d) < 0) {
 					for (size_t e = 0; e < d.n; e++) {
 						char *line = diag_format(&d.v[e]);
 						log_error("Instance %s/%s.%u not started: %s", sb->cfg.name,
@@ -148,6 +191,8 @@ void tree_cleanup_instance(struct tree *t, const char *lxc_name, bool remove_dir
 		nftw(state, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 	free(state);
 	remove_stale_veth(lxc_name);
+	if (cgroup_cleanup(t->setup.master.cgroup_name, lxc_name))
+		log_warn("Cgroups of %s could not be removed yet", lxc_name);
 	if (remove_dir) {
 		instance_dir_remove(t->host.lxc_path, lxc_name);
 		char *kf = knot_file(t, lxc_name, "pid");
@@ -337,6 +382,7 @@ void tree_child_died(struct tree *t, struct child *c, int code)
 		c->pidfd = -1;
 	}
 	c->pid = 0;
+	kill_stale_init(t, c->lxc_name);
 	bool again = !t->stopping && c->wanted && w;
 	tree_cleanup_instance(t, c->lxc_name, !again);
 	if (!again) {

@@ -214,6 +214,7 @@ void tree_adopt_orphans(struct tree *t)
 		}
 		if (!adopted) {
 			/* a container of ours without its knot must not run on */
+			kill_stale_init(t, lxc_name);
 			struct lxc_container *lc = lxc_container_new(lxc_name, t->host.lxc_path);
 			if (lc) {
 				if (lc->is_running(lc)) {

@@ -421,7 +421,7 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 	buf_printf(out, "lxc.hook.pre-start = %s\n", f->hook);
 	if (n_remounts)
 		buf_printf(out, "lxc.hook.mount = %s\n", f->hook);
-	if (br && in->ip && br->after_setup_command.n)
+	if ((br && in->ip && br->after_setup_command.n) || f->init_file)
 		buf_printf(out, "lxc.hook.start-host = %s\n", f->hook);
 	buf_printf(out, "lxc.hook.post-stop = %s\n", f->hook);
 	hook_kv(out, "name", in->name);
@@ -431,6 +431,8 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 	hook_kv(out, "state-dir", f->state_dir);
 	if (f->stdio_log)
 		hook_kv(out, "stdio-log", f->stdio_log);
+	if (f->init_file)
+		hook_kv(out, "init-file", f->init_file);
 	for (size_t i = 0; i < cc->n_volumes; i++) {
 		const struct volume *v = &cc->volumes[i];
 		if (v->kind == VOL_STATEDIR && strcmp(v->path, "/")) {

@@ -32,6 +32,8 @@ struct lxc_facts {
 	const char *hook;           /* path of the lithos_hook executable */
 	const char *state_dir;      /* this instance's state dir on the host */
 	const char *stdio_log;      /* sandbox stdio log (for the hook's messages) */
+	const char *init_file;      /* where the start-host hook records the
+				     * container's init pid (NULL: nowhere) */
 	bool devfs_ready;           /* devfs-dir was prepared by lithos_mkdev */
 	const char *term;           /* TERM passed to commands, NULL for daemons */
 	enum image_file image_resolv_conf; /* /etc/resolv.conf in the image */
