@@ -49,7 +49,7 @@ for c in "${cases[@]}"; do
 		-exec sed -i "s|@DIR@|$dir|g" {} +
 	if [ -f "$dir/fifos" ]; then
 		while IFS= read -r f; do
-			[ -n "$f" ] && mkfifo "$dir/$f"
+			[ -n "$f" ] && mkdir -p "$(dirname "$dir/$f")" && mkfifo "$dir/$f"
 		done <"$dir/fifos"
 	fi
 	args=()
