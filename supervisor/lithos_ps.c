@@ -1,0 +1,234 @@
+/* lithos_ps: what the tree runs: sandboxes, processes, instances with their
+ * pids, state, uptime, restarts, failures, memory and cpu from the cgroup,
+ * and the lxc-attach line that enters each; containers in the LXC path that
+ * lithos made but no tree supervises are flagged. */
+#include "config.h"
+#include "host.h"
+#include "lxcrun.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <getopt.h>
+#include <lxc/lxccontainer.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+struct row {
+	char *f[11];
+	pid_t init;
+	long long mem;
+	double cpu;
+	bool unknown;
+};
+
+static long long read_ll(const char *path)
+{
+	char *s = read_file_limited(path, 4096, NULL);
+	long long v = s ? strtoll(s, NULL, 10) : -1;
+	free(s);
+	return v;
+}
+
+static void cgroup_stats(const struct master_config *m, enum cgroup_version v, const char *lxc,
+			 struct row *r)
+{
+	r->mem = -1;
+	r->cpu = -1;
+	if (!m->cgroup_name)
+		return;
+	char *p;
+	if (v == CGROUP_V2) {
+		p = xasprintf("/sys/fs/cgroup/%s/%s/memory.current", m->cgroup_name, lxc);
+		r->mem = read_ll(p);
+		free(p);
+		p = xasprintf("/sys/fs/cgroup/%s/%s/cpu.stat", m->cgroup_name, lxc);
+		char *s = read_file_limited(p, 4096, NULL);
+		char *u = s ? strstr(s, "usage_usec ") : NULL;
+		if (u)
+			r->cpu = strtod(u + 11, NULL) / 1e6;
+		free(s);
+		free(p);
+		return;
+	}
+	p = xasprintf("/sys/fs/cgroup/memory/%s/%s/memory.usage_in_bytes", m->cgroup_name, lxc);
+	r->mem = read_ll(p);
+	free(p);
+	p = xasprintf("/sys/fs/cgroup/cpuacct/%s/%s/cpuacct.usage", m->cgroup_name, lxc);
+	long long ns = read_ll(p);
+	free(p);
+	r->cpu = ns >= 0 ? (double)ns / 1e9 : -1;
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'C' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *master = "/etc/lithos/master.yaml";
+	bool json = false;
+	int c;
+	while ((c = getopt_long(argc, argv, "C:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'C':
+			master = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			fputs("Usage: lithos_ps [-C MASTER] [--json]\n\n"
+			      "Show the instances lithos_tree supervises: sandbox, process, instance,\n"
+			      "state, knot pid, container init pid on the host (the process itself is\n"
+			      "pid 2 inside), uptime, restarts, failures, memory and cpu from the\n"
+			      "cgroup, and the lxc-attach command that enters it.  Containers lithos\n"
+			      "created that no tree supervises are listed as unknown.\n",
+			      stdout);
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	struct master_config m;
+	struct diags d = { 0 };
+	if (master_config_parse(&m, master, &d) < 0) {
+		diags_print(stderr, &d);
+		return 1;
+	}
+	struct host_info h;
+	char *err = NULL;
+	host_info_load(&h, &m, &err);
+	free(err);
+	char *pidfile = xasprintf("%s/master.pid", m.runtime_dir);
+	char *pidtext = read_file_limited(pidfile, 64, NULL);
+	int tree = pidtext ? atoi(pidtext) : 0;
+	bool tree_alive = tree > 1 && kill(tree, 0) == 0;
+	free(pidtext);
+	free(pidfile);
+
+	struct row *rows = NULL;
+	size_t n = 0;
+	char *tsv = xasprintf("%s/instances.tsv", m.runtime_dir);
+	FILE *f = tree_alive ? fopen(tsv, "re") : NULL;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	while (f && (len = getline(&line, &cap, f)) > 0) {
+		if (line[len - 1] == '\n')
+			line[len - 1] = 0;
+		struct row r = { 0 };
+		char *save = NULL, *tok = strtok_r(line, "\t", &save);
+		for (int i = 0; i < 11 && tok; i++, tok = strtok_r(NULL, "\t", &save))
+			r.f[i] = xstrdup(tok);
+		if (!r.f[10])
+			continue;
+		VEC_PUSH(rows, n, r);
+	}
+	if (f)
+		fclose(f);
+	free(line);
+	free(tsv);
+	/* containers of ours that nobody lists */
+	DIR *dh = h.lxc_path ? opendir(h.lxc_path) : NULL;
+	struct dirent *de;
+	while (dh && (de = readdir(dh))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char *mk = xasprintf("%s/%s/%s", h.lxc_path, de->d_name, LITHOS_MARKER);
+		bool ours = access(mk, F_OK) == 0;
+		free(mk);
+		if (!ours)
+			continue;
+		bool listed = false;
+		for (size_t i = 0; i < n; i++)
+			listed |= !strcmp(rows[i].f[1], de->d_name);
+		if (listed || strstr(de->d_name, ".cmd."))
+			continue;
+		struct row r = { 0 };
+		r.f[0] = xstrdup("?");
+		r.f[1] = xstrdup(de->d_name);
+		r.f[2] = xstrdup("?");
+		r.f[3] = xstrdup("?");
+		r.f[4] = xstrdup("unknown");
+		for (int i = 5; i < 11; i++)
+			r.f[i] = xstrdup("0");
+		r.unknown = true;
+		VEC_PUSH(rows, n, r);
+	}
+	if (dh)
+		closedir(dh);
+	time_t now = time(NULL);
+	for (size_t i = 0; i < n; i++) {
+		struct lxc_container *lc = lxc_container_new(rows[i].f[1], h.lxc_path);
+		rows[i].init = lc && lc->is_running(lc) ? lc->init_pid(lc) : 0;
+		if (lc)
+			lxc_container_put(lc);
+		cgroup_stats(&m, h.cgroup, rows[i].f[1], &rows[i]);
+	}
+	if (json) {
+		printf("{\"tree_pid\":%d,\"tree_running\":%s,\"instances\":[", tree, tree_alive ? "true" : "false");
+		for (size_t i = 0; i < n; i++) {
+			struct row *r = &rows[i];
+			printf("%s{\"name\":", i ? "," : "");
+			json_str(r->f[0]);
+			printf(",\"container\":");
+			json_str(r->f[1]);
+			printf(",\"sandbox\":");
+			json_str(r->f[2]);
+			printf(",\"process\":");
+			json_str(r->f[3]);
+			printf(",\"state\":");
+			json_str(r->f[4]);
+			double started = strtod(r->f[6], NULL);
+			printf(",\"knot_pid\":%s,\"init_pid\":%d,\"pid_in_container\":%d,\"uptime\":%.0f,\"starts\":%s,\"restarts\":%llu,\"failures\":%s,\"memory\":%lld,\"cpu_seconds\":%.3f,\"attach\":",
+			       r->f[5], (int)r->init, r->init ? 2 : 0,
+			       started > 0 ? (double)now - started : 0.0, r->f[7],
+			       strtoull(r->f[7], NULL, 10) ? strtoull(r->f[7], NULL, 10) - 1 : 0ULL,
+			       r->f[9], r->mem, r->cpu);
+			char *attach = xasprintf("lxc-attach -P %s -n %s", h.lxc_path, r->f[1]);
+			json_str(attach);
+			free(attach);
+			printf("}");
+		}
+		printf("]}\n");
+	} else {
+		if (!tree_alive)
+			printf("lithos_tree is not running (pid file %s/master.pid)\n", m.runtime_dir);
+		printf("%-28s %-12s %7s %7s %8s %8s %8s %10s %9s  %s\n", "INSTANCE", "STATE", "KNOT",
+		       "INIT", "UPTIME", "RESTARTS", "FAILURES", "MEMORY", "CPU(s)", "ENTER");
+		for (size_t i = 0; i < n; i++) {
+			struct row *r = &rows[i];
+			double started = strtod(r->f[6], NULL);
+			char mem[32] = "-", cpu[32] = "-", up[32] = "-";
+			if (r->mem >= 0)
+				snprintf(mem, sizeof(mem), "%.1fMi", (double)r->mem / 1048576.0);
+			if (r->cpu >= 0)
+				snprintf(cpu, sizeof(cpu), "%.2f", r->cpu);
+			if (started > 0)
+				snprintf(up, sizeof(up), "%.0fs", (double)now - started);
+			unsigned long long starts = strtoull(r->f[7], NULL, 10);
+			printf("%-28s %-12s %7s %7d %8s %8llu %8s %10s %9s  lxc-attach -P %s -n %s\n",
+			       r->f[0], r->f[4], r->f[5], (int)r->init, up, starts ? starts - 1 : 0,
+			       r->f[9], mem, cpu, h.lxc_path, r->f[1]);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,121 @@
+/* lithos_switch: validate a new processes config for a sandbox, put it in
+ * place atomically and make the running tree apply it.  On an invalid file
+ * it exits non-zero with the problems and changes nothing. */
+#include "config.h"
+#include "paths.h"
+#include "setup.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void usage(FILE *out)
+{
+	fputs("Usage: lithos_switch [--master FILE] SANDBOX NEW_PROCESSES.yaml\n"
+	      "\n"
+	      "Check NEW_PROCESSES.yaml as the processes config of SANDBOX (with every\n"
+	      "container config it points at), copy it next to the installed one and\n"
+	      "rename it over it, then send SIGQUIT to lithos_tree so it applies it.\n"
+	      "Nothing changes when the file is invalid (exit 1, problems printed as\n"
+	      "FILE:LINE:COLUMN: lines).\n"
+	      "\n"
+	      "Options:\n"
+	      "  --master FILE   master config (default /etc/lithos/master.yaml)\n"
+	      "  -h, --help      show this help\n",
+	      out);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "master", required_argument, NULL, 'm' },
+		{ "config", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *master = "/etc/lithos/master.yaml";
+	int c;
+	while ((c = getopt_long(argc, argv, "+C:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+		case 'C':
+			master = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (argc - optind != 2) {
+		usage(stderr);
+		return 2;
+	}
+	const char *sandbox = argv[optind], *newfile = argv[optind + 1];
+	struct diags d = { 0 };
+	struct lithos_setup st;
+	struct setup_options so = { .master_path = master, .only_sandbox = sandbox,
+				    .alternate_processes = newfile };
+	setup_load(&st, &so, &d);
+	if (diags_count(&d)) {
+		diags_print(stdout, &d);
+		fprintf(stderr, "lithos_switch: %s is not valid for sandbox %s; nothing changed\n", newfile,
+			sandbox);
+		return 1;
+	}
+	const struct loaded_sandbox *sb = setup_find_sandbox(&st, sandbox);
+	/* the installed path, not the alternate one */
+	char *target = sb->cfg.config_file ? path_join(st.master.processes_dir, sb->cfg.config_file)
+					   : xasprintf("%s/%s.yaml", st.master.processes_dir, sandbox);
+	size_t len;
+	char *data = read_file_limited(newfile, 8u << 20, &len);
+	if (!data) {
+		fprintf(stderr, "lithos_switch: cannot read %s: %s\n", newfile, strerror(errno));
+		return 1;
+	}
+	char *tmp = xasprintf("%s.lithos_switch.tmp", target);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	size_t off = 0;
+	bool ok = fd >= 0;
+	while (ok && off < len) {
+		ssize_t w = write(fd, data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		ok = w > 0;
+		off += w > 0 ? (size_t)w : 0;
+	}
+	if (fd >= 0 && (fsync(fd) < 0 || close(fd) < 0))
+		ok = false;
+	if (!ok || rename(tmp, target) < 0) {
+		fprintf(stderr, "lithos_switch: cannot replace %s: %s\n", target, strerror(errno));
+		unlink(tmp);
+		return 1;
+	}
+	printf("%s: installed as %s\n", newfile, target);
+	/* tell the tree */
+	char *pidfile = xasprintf("%s/master.pid", st.master.runtime_dir);
+	char *pidtext = read_file_limited(pidfile, 64, NULL);
+	int pid = pidtext ? atoi(pidtext) : 0;
+	int rc = 0;
+	if (pid <= 1 || kill(pid, SIGQUIT) < 0) {
+		fprintf(stderr, "lithos_switch: config installed, but no lithos_tree to signal (%s): %s\n",
+			pidfile, pid > 1 ? strerror(errno) : "no pid");
+		rc = 3;
+	} else {
+		printf("sent SIGQUIT to lithos_tree (pid %d)\n", pid);
+	}
+	free(pidtext);
+	free(pidfile);
+	free(tmp);
+	free(target);
+	free(data);
+	setup_free(&st);
+	diags_free(&d);
+	return rc;
+}
