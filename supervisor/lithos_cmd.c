@@ -152,6 +152,12 @@ int main(int argc, char **argv)
 		return EXIT_SETUP;
 	}
 	stdio_log_line(&el.master, &el.sandbox, "%s: starting %s", in.name, in.argv.v[0]);
+	/* lxc's init is a fork of this process: its environment is what the
+	 * container's pid 1 shows, so keep nothing of the caller's (TERM
+	 * reaches the process through the config) */
+	clearenv();
+	setenv("container", "lxc", 1);
+	setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
 	char **args = xcalloc(in.argv.n + 1, sizeof(*args));
 	memcpy(args, in.argv.v, in.argv.n * sizeof(*args));
 	int code = instance_start_wait(h.lxc_path, in.lxc_name, args, &secrets, &err);

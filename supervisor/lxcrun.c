@@ -211,5 +211,8 @@ int instance_start_wait_fds(const char *lxc_path, const char *name, char *const 
 		return WEXITSTATUS(status);
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
+	/* lxc's init itself killed: liblxc reports (N << 8) | 0x7f */
+	if ((status & 0x7f) == 0x7f)
+		return 128 + ((status >> 8) & 0x7f);
 	return 255;
 }

@@ -79,38 +79,19 @@ static int compile_want(struct tree *t, struct want *w, struct diags *d)
 	return r;
 }
 
+static pid_t recorded_init(struct tree *t, const char *lxc_name);
+
 /* The container of a knot that died without stopping it (its monitor is
  * gone, LXC won't): kill its init, which takes the whole pid namespace. */
 void kill_stale_init(struct tree *t, const char *lxc_name)
 {
+	pid_t pid = recorded_init(t, lxc_name);
 	char *f = knot_file(t, lxc_name, "init");
-	FILE *fh = fopen(f, "re");
 	unlink(f);
 	free(f);
-	if (!fh)
-		return;
-	int pid = 0;
-	unsigned long long start = 0;
-	int n = fscanf(fh, "%d %llu", &pid, &start);
-	fclose(fh);
-	if (n != 2 || pid <= 1)
-		return;
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	char *stat = read_file_limited(path, 4096, NULL);
-	if (!stat)
-		return;
-	/* field 22 (starttime) after the ")" that ends the command name */
-	char *p = strrchr(stat, ')');
-	unsigned long long st = 0;
-	for (int field = 2; p && *p && field < 22; p++)
-		if (*p == ' ')
-			field++;
-	if (p)
-		st = strtoull(p, NULL, 10);
-	free(stat);
-	if (st == start) {
-		log_warn("Killing the container of %s (init pid %d): its knot is gone", lxc_name, pid);
+	if (pid > 1) {
+		log_warn("Killing the container of %s (init pid %d): its knot is gone", lxc_name,
+			 (int)pid);
 		kill(pid, SIGKILL);
 	}
 }
@@ -292,7 +273,10 @@ int tree_start(struct tree *t, struct child *c, const struct want *w)
 			int fl = fcntl(fds[i], F_GETFD);
 			fcntl(fds[i], F_SETFD, fl & ~FD_CLOEXEC);
 		}
-		execv(t->knot, argv);
+		/* lxc's init is a fork of the knot: its environment is what
+		 * the container's pid 1 shows, so give it nothing of ours */
+		char *envp[] = { "container=lxc", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+		execve(t->knot, argv, envp);
 		dprintf(2, "[lithos] %s: cannot run %s: %s\n", w->name, t->knot, strerror(errno));
 		_exit(122);
 	}
@@ -330,13 +314,64 @@ int tree_start(struct tree *t, struct child *c, const struct want *w)
 	return 0;
 }
 
+/* Host pid of the container's init from the start-host hook's record,
+ * checked against its start time; 0 if unknown or gone. */
+static pid_t recorded_init(struct tree *t, const char *lxc_name)
+{
+	char *f = knot_file(t, lxc_name, "init");
+	FILE *fh = fopen(f, "re");
+	free(f);
+	if (!fh)
+		return 0;
+	int pid = 0;
+	unsigned long long start = 0;
+	int n = fscanf(fh, "%d %llu", &pid, &start);
+	fclose(fh);
+	if (n != 2 || pid <= 1)
+		return 0;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	char *stat = read_file_limited(path, 4096, NULL);
+	if (!stat)
+		return 0;
+	char *p = strrchr(stat, ')');
+	for (int field = 2; p && *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	unsigned long long st = p ? strtoull(p, NULL, 10) : 0;
+	free(stat);
+	return st == start ? pid : 0;
+}
+
+static int term_payload(struct tree *t, const char *lxc_name)
+{
+	pid_t init = recorded_init(t, lxc_name);
+	if (!init)
+		return 0;
+	char path[96];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)init, (int)init);
+	char *kids = read_file_limited(path, 1 << 16, NULL);
+	if (!kids)
+		return 0;
+	int n = 0;
+	char *save = NULL;
+	for (char *tok = strtok_r(kids, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
+		if (kill(atoi(tok), SIGTERM) == 0)
+			n++;
+	free(kids);
+	return n;
+}
+
 void tree_stop(struct tree *t, struct child *c)
 {
 	if (c->state != CH_RUNNING)
 		return;
 	if (!c->term_sent) {
-		/* SIGTERM once: liblxc in the knot forwards it to the process */
-		kill(c->pid, SIGTERM);
+		/* SIGTERM once, to the process itself (the children of the
+		 * container's init): stopping through LXC would give it only a
+		 * second before SIGKILL, not its kill-timeout */
+		if (term_payload(t, c->lxc_name) <= 0)
+			kill(c->pid, SIGTERM);
 		c->term_sent = true;
 		c->deadline = now_mono() + c->kill_timeout;
 		log_info("Stopping %s (SIGTERM, kill-timeout %.1fs)", c->name, c->kill_timeout);

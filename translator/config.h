@@ -227,7 +227,7 @@ struct hosts_file_opts {
 	enum tristate mount;
 	enum tristate localhost;       /* auto: !copy_from_host */
 	enum tristate public_hostname; /* auto: !copy_from_host */
-	bool copy_from_host;           /* default false */
+	bool copy_from_host;           /* default true */
 };
 
 struct container_config {

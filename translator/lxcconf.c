@@ -212,6 +212,8 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 
 	/* process */
 	buf_puts(out, "# the process\n");
+	if (!(in->is_command && cc->interactive))
+		buf_puts(out, "lxc.console.path = none\n");
 	buf_printf(out, "lxc.init.uid = %u\n", in->uid);
 	buf_printf(out, "lxc.init.gid = %u\n", in->gid);
 	if (has_newline(cc->workdir)) {
@@ -344,10 +346,13 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 
 	/* /dev */
 	if (f->devfs_ready) {
-		buf_puts(out, "# /dev from devfs-dir (prepared by lithos_mkdev)\nlxc.autodev = 0\n");
+		/* /dev stays LXC's minimal autodev (binding a whole devfs-dir
+		 * would share one ptmx between containers); what devfs-dir adds
+		 * is the syslog socket of the FAQ: devfs-dir/log at /dev/log */
+		buf_puts(out, "# /dev/log from devfs-dir (prepared by lithos_mkdev)\n");
 		buf_puts(out, "lxc.mount.entry = ");
 		put_fstab(out, m->devfs_dir);
-		buf_puts(out, " dev none bind,nosuid,noexec 0 0\n\n");
+		buf_puts(out, "/log dev/log none bind,create=file,optional 0 0\n\n");
 	}
 
 	/* cgroups */

@@ -628,7 +628,8 @@ static void container_defaults(struct container_config *cc, const char *path)
 	cc->workdir = xstrdup("/");
 	cc->resolv_conf.copy_from_host = true;
 	cc->resolv_conf.mount = TRI_AUTO;
-	cc->hosts_file.copy_from_host = false;
+	/* the reference's text and lithos since 0.11: copied by default */
+	cc->hosts_file.copy_from_host = true;
 }
 
 /* Rules between keys of one container config. */
