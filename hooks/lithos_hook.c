@@ -143,24 +143,6 @@ static int read_config(const char *path, struct hookcfg *h)
 	return h->state_dir ? 0 : -1;
 }
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)ftw;
-	if (flag == FTW_DP)
-		return rmdir(p) < 0 && errno != ENOENT ? -1 : 0;
-	return unlink(p) < 0 && errno != ENOENT ? -1 : 0;
-}
-
-static int remove_tree(const char *dir)
-{
-	struct stat st;
-	if (lstat(dir, &st) < 0)
-		return errno == ENOENT ? 0 : -1;
-	/* FTW_PHYS: never follow symlinks; FTW_MOUNT: stay on this filesystem */
-	return nftw(dir, rm_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-}
-
 /* mkdir -p of `rel` below the directory `base`, never through symlinks. */
 static int mkdir_beneath(const char *base, const char *rel, mode_t mode, uid_t uid, gid_t gid)
 {

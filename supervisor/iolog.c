@@ -11,24 +11,6 @@
 #include <sys/syscall.h>
 #include <time.h>
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char *p = xstrdup(path);
-	for (char *s = p + 1; *s; s++) {
-		if (*s == '/') {
-			*s = 0;
-			if (mkdir(p, mode) < 0 && errno != EEXIST) {
-				free(p);
-				return -1;
-			}
-			*s = '/';
-		}
-	}
-	int r = mkdir(p, mode) < 0 && errno != EEXIST ? -1 : 0;
-	free(p);
-	return r;
-}
-
 static int open_log(const char *path)
 {
 	char *dir = path_dirname(path);

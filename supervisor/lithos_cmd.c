@@ -37,13 +37,6 @@ static void usage(FILE *out)
 	      out);
 }
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(p) : unlink(p);
-}
-
 static void print_lxc_log(const char *lxc_path, const char *name)
 {
 	char *p = xasprintf("%s/%s/lxc.log", lxc_path, name);
@@ -180,9 +173,7 @@ int main(int argc, char **argv)
 	/* nothing left behind: lxc dir, state dir, veth */
 	instance_dir_remove(h.lxc_path, in.lxc_name);
 	char *state = instance_state_dir(&el.master, in.lxc_name);
-	struct stat st;
-	if (lstat(state, &st) == 0)
-		nftw(state, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	remove_tree(state);
 	free(state);
 	remove_stale_veth(in.lxc_name);
 	cgroup_cleanup(el.master.cgroup_name, in.lxc_name);

@@ -53,21 +53,6 @@ static void usage(FILE *out)
 	      out);
 }
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char *p = xstrdup(path);
-	for (char *s = p + 1; *s; s++) {
-		if (*s == '/') {
-			*s = 0;
-			mkdir(p, mode);
-			*s = '/';
-		}
-	}
-	int r = mkdir(p, mode) < 0 && errno != EEXIST ? -1 : 0;
-	free(p);
-	return r;
-}
-
 static char *find_knot(void)
 {
 	const char *e = getenv("LITHOS_KNOT");

@@ -54,24 +54,6 @@ char *sandbox_stdio_log(const struct master_config *m, const struct sandbox_conf
 	return xasprintf("%s/%s.log", m->stdio_log_dir, s->name);
 }
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char *p = xstrdup(path);
-	for (char *s = p + 1; *s; s++) {
-		if (*s == '/') {
-			*s = 0;
-			if (mkdir(p, mode) < 0 && errno != EEXIST) {
-				free(p);
-				return -1;
-			}
-			*s = '/';
-		}
-	}
-	int r = mkdir(p, mode) < 0 && errno != EEXIST ? -1 : 0;
-	free(p);
-	return r;
-}
-
 int instance_dir_write(const char *lxc_path, const char *name, const char *lithos_name,
 		       const char *conf, size_t len, char **err)
 {
@@ -133,20 +115,13 @@ out:
 	return rc;
 }
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(p) : unlink(p);
-}
-
 int instance_dir_remove(const char *lxc_path, const char *name)
 {
 	char *dir = xasprintf("%s/%s", lxc_path, name);
 	char *marker = xasprintf("%s/%s", dir, LITHOS_MARKER);
 	int rc = 0;
 	if (access(marker, F_OK) == 0)
-		rc = nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+		rc = remove_tree(dir);
 	free(dir);
 	free(marker);
 	return rc;

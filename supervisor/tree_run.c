@@ -155,21 +155,12 @@ struct child *tree_find_pid(struct tree *t, pid_t pid)
 	return NULL;
 }
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(p) : unlink(p);
-}
-
 /* Everything a dead instance may leave: state dir, veth, and the LXC
  * directory when it is not going to be started again. */
 void tree_cleanup_instance(struct tree *t, const char *lxc_name, bool remove_dir)
 {
 	char *state = instance_state_dir(&t->setup.master, lxc_name);
-	struct stat st;
-	if (lstat(state, &st) == 0)
-		nftw(state, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	remove_tree(state);
 	free(state);
 	remove_stale_veth(lxc_name);
 	if (cgroup_cleanup(t->setup.master.cgroup_name, lxc_name))

@@ -51,6 +51,11 @@ static inline void fclosep(FILE **f) { if (*f) fclose(*f); }
 } while (0)
 
 bool str_has_prefix(const char *s, const char *prefix);
+/* mkdir -p; 0 or -1 with errno. */
+int mkdir_p(const char *path, unsigned mode);
+/* rm -r that never follows symlinks nor leaves the filesystem of `dir`;
+ * a missing dir is fine.  0 or -1 with errno. */
+int remove_tree(const char *dir);
 /* Read a whole regular file (at most max bytes); NULL + errno on failure.
  * EFBIG when larger than max, EISDIR/EINVAL when not a regular file. */
 char *read_file_limited(const char *path, size_t max, size_t *len_out);
