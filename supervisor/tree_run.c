@@ -2,7 +2,6 @@
  * what the configs want. */
 #include "tree.h"
 #include "configlog.h"
-#define CONFIGLOG_RECORD(...) 0 /* until supervisor/configlog.c lands */
 #include "log.h"
 #include "lxcconf.h"
 #include "lxcrun.h"
@@ -202,7 +201,7 @@ int tree_start(struct tree *t, struct child *c, const struct want *w)
 		c->deadline = now_mono() + (c->restart_timeout > 1 ? c->restart_timeout : 1);
 		return -1;
 	}
-	if (CONFIGLOG_RECORD(&t->setup.master, &w->sb->cfg, w->le->entry, w->name, &err) < 0) {
+	if (configlog_record(&t->setup.master, &w->sb->cfg, w->le->entry, w->name, &err) < 0) {
 		log_warn("Cannot write config log for %s: %s", w->name, err);
 		free(err);
 		err = NULL;
