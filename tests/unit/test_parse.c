@@ -289,7 +289,7 @@ static void test_container_defaults(void)
 	is_int(C.hosts_file.mount, TRI_AUTO, "default hosts-file mount auto");
 	is_int(C.hosts_file.localhost, TRI_AUTO, "default hosts-file localhost auto");
 	is_int(C.hosts_file.public_hostname, TRI_AUTO, "default hosts-file public-hostname auto");
-	ok(!C.hosts_file.copy_from_host, "default hosts-file copy-from-host false");
+	ok(C.hosts_file.copy_from_host, "default hosts-file copy-from-host true (lithos since 0.11)");
 	ok(!C.uid_map.set && !C.gid_map.set, "no default uid-map/gid-map");
 	is_str(C.stdout_stderr_file, NULL, "no default stdout-stderr-file");
 	ok(!C.interactive, "default interactive false");
