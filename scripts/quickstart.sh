@@ -11,8 +11,10 @@
 # 4. installs the example configs (examples/) as /etc/lithos-example/
 #    (master.yaml, sandboxes/demo.yaml, processes/demo.yaml) and creates the
 #    host directories the sandbox maps (/var/lib/lithos-example/{shared,data});
-# 5. validates all of it with `lithos_check -C /etc/lithos-example/master.yaml`
-#    and prints what was validated.
+# 5. validates all of it with `lithos_check -C /etc/lithos-example/master.yaml`,
+#    compiles the lxc.conf of one worker instance with `lithos_lxcconf`
+#    (saved as /var/lib/lithos-example/demo.worker.0.lxc.conf) and prints
+#    what was validated and translated.
 #
 # Idempotent: rerunning rebuilds the image and reinstalls the configs.
 # Nothing outside /etc/lithos-example, /var/lib/lithos-example and the
@@ -40,7 +42,10 @@ step "build"
 ./scripts/build.sh
 B=$(./scripts/build.sh --print-dir)
 CHECK=$B/lithos_check
-[ -x "$CHECK" ] || die "$CHECK was not built"
+LXCCONF=$B/lithos_lxcconf
+for p in "$CHECK" "$LXCCONF"; do
+	[ -x "$p" ] || die "$p was not built"
+done
 
 step "example image $VAR/images/$IMAGE"
 install -d -m 0755 "$VAR" "$VAR/images" "$VAR/images/${IMAGE%%/*}"
@@ -81,6 +86,15 @@ if [ "$rc" -ne 0 ]; then
 	exit "$rc"
 fi
 
+step "lithos_lxcconf --master $ETC/master.yaml demo worker 0"
+CONF=$VAR/demo.worker.0.lxc.conf
+"$LXCCONF" --master "$ETC/master.yaml" demo worker 0 >"$CONF.new" ||
+	die "lithos_lxcconf could not compile demo/worker.0"
+mv "$CONF.new" "$CONF"
+echo "compiled lxc.conf of instance demo/worker.0 ($(wc -l <"$CONF") lines, $CONF);"
+echo "what this instance gets (the rest are the security defaults of templates/):"
+grep -E '^lxc\.(rootfs|idmap|init|environment|mount\.entry|prlimit|net\.0\.type|cgroup2?\.(memory|cpu))' "$CONF" | sed 's/^/  /'
+
 step "validated"
 cat <<EOT
   master config     $ETC/master.yaml
@@ -96,5 +110,6 @@ cat <<EOT
                     (variables greeting=!Name and port=!TcpPort substituted and checked)
 
 quickstart: OK, all example configs are valid.
-  check again:  $CHECK -C $ETC/master.yaml
+  check again:      $CHECK -C $ETC/master.yaml
+  compiled config:  $LXCCONF --master $ETC/master.yaml demo worker 0
 EOT
