@@ -66,6 +66,20 @@ int host_info_load(struct host_info *h, const struct master_config *m, char **er
 	h->base_template = read_file_limited(base, 1 << 20, NULL);
 	if (!h->base_template)
 		*err = xasprintf("cannot read template %s: %s", base, strerror(errno));
+	if (h->base_template) {
+		/* base.conf names files next to it (the seccomp profile) */
+		struct buf b = { 0 };
+		const char *p = h->base_template, *q;
+		while ((q = strstr(p, "@TEMPLATES_DIR@"))) {
+			buf_add(&b, p, (size_t)(q - p));
+			buf_puts(&b, h->templates_dir);
+			p = q + strlen("@TEMPLATES_DIR@");
+		}
+		buf_puts(&b, p);
+		free(h->base_template);
+		h->base_template = xstrdup(buf_str(&b));
+		buf_free(&b);
+	}
 	h->userns_template = read_file_limited(userns, 1 << 20, NULL);
 	if (!h->userns_template && h->base_template)
 		*err = xasprintf("cannot read template %s: %s", userns, strerror(errno));

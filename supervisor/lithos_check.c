@@ -39,7 +39,7 @@ static int check_containers(char **files, int n, bool verbose)
 		struct container_config cc;
 		if (container_config_parse(&cc, files[i], &d) == 0)
 			validate_container(NULL, NULL, NULL, &cc, &d);
-		else if (verbose)
+		if (verbose)
 			fprintf(stderr, "checked %s\n", files[i]);
 		container_config_free(&cc);
 	}

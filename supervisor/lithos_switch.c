@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 static void usage(FILE *out)
@@ -23,8 +24,11 @@ static void usage(FILE *out)
 	      "Nothing changes when the file is invalid (exit 1, problems printed as\n"
 	      "FILE:LINE:COLUMN: lines).\n"
 	      "\n"
+	      "Exit status: 0 installed and signalled, 1 invalid or not installed,\n"
+	      "2 usage, 3 installed but no running lithos_tree was signalled.\n"
+	      "\n"
 	      "Options:\n"
-	      "  --master FILE   master config (default /etc/lithos/master.yaml)\n"
+	      "  -C, --master FILE  master config (default /etc/lithos/master.yaml)\n"
 	      "  -h, --help      show this help\n",
 	      out);
 }
@@ -103,6 +107,13 @@ int main(int argc, char **argv)
 	char *pidtext = read_file_limited(pidfile, 64, NULL);
 	int pid = pidtext ? atoi(pidtext) : 0;
 	int rc = 0;
+	/* a live tree holds the lock on its pid file: if we can take it, the
+	 * pid in it is stale and may belong to anything by now */
+	int lfd = open(pidfile, O_RDONLY | O_CLOEXEC);
+	if (lfd >= 0 && flock(lfd, LOCK_SH | LOCK_NB) == 0)
+		pid = 0;
+	if (lfd >= 0)
+		close(lfd);
 	if (pid <= 1 || kill(pid, SIGQUIT) < 0) {
 		fprintf(stderr, "lithos_switch: config installed, but no lithos_tree to signal (%s): %s\n",
 			pidfile, pid > 1 ? strerror(errno) : "no pid");

@@ -447,16 +447,19 @@ bool validate_container(const struct sandbox_config *s, const struct process_ent
 		}
 	}
 
-	/* stdout-stderr-file on a writable volume */
+	/* stdout-stderr-file on a Persistent volume: lithos-lxc opens it from
+	 * the host before the container exists, through the volume's host
+	 * directory (a Tmpfs or Statedir does not exist yet then) */
 	if (cc->stdout_stderr_file) {
-		bool on_writable = false;
+		const struct volume *best = NULL;
 		for (size_t i = 0; i < cc->n_volumes; i++)
-			if (cc->volumes[i].kind != VOL_READONLY &&
-			    path_under(cc->stdout_stderr_file, cc->volumes[i].mountpoint))
-				on_writable = true;
-		if (!on_writable)
+			if (path_under(cc->stdout_stderr_file, cc->volumes[i].mountpoint) &&
+			    strcmp(cc->stdout_stderr_file, cc->volumes[i].mountpoint) &&
+			    (!best || strlen(cc->volumes[i].mountpoint) > strlen(best->mountpoint)))
+				best = &cc->volumes[i];
+		if (!best || best->kind != VOL_PERSISTENT)
 			diag_add(d, cf, cc->stdout_stderr_file_pos.line, cc->stdout_stderr_file_pos.col,
-				 "stdout-stderr-file %s is not on a writable volume; expected a path under a !Persistent, !Tmpfs or !Statedir mount point",
+				 "stdout-stderr-file %s is not on a !Persistent volume; expected a path under a !Persistent mount point (lithos-lxc opens it from the host)",
 				 cc->stdout_stderr_file);
 	}
 
