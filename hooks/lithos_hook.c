@@ -222,7 +222,9 @@ static int pre_start(struct hookcfg *h)
 	}
 	free(cmd_base);
 	free(parent);
-	if (mkdir(h->state_dir, 0755) < 0) {
+	/* 01777 as in lithos: `!Statedir {}` is the container's own small
+	 * state, writable whatever its user (and its uid-map) */
+	if (mkdir(h->state_dir, 0755) < 0 || chmod(h->state_dir, 01777) < 0) {
 		logmsg(h, "Cannot create state dir %s: %s", h->state_dir, strerror(errno));
 		return EXIT_STATEDIR;
 	}

@@ -221,10 +221,12 @@ struct secret_env {
 struct resolv_conf_opts {
 	bool copy_from_host;   /* default true */
 	enum tristate mount;
+	struct pos mount_pos;  /* of the mount value, when given */
 };
 
 struct hosts_file_opts {
 	enum tristate mount;
+	struct pos mount_pos;          /* of the mount value, when given */
 	enum tristate localhost;       /* auto: !copy_from_host */
 	enum tristate public_hostname; /* auto: !copy_from_host */
 	bool copy_from_host;           /* default true */

@@ -324,12 +324,14 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 	bool mount_resolv = false, mount_hosts = false;
 	if (lxcconf_mount_decision(cc->resolv_conf.mount, cc->resolv_conf.copy_from_host,
 				   f->image_resolv_conf, "/etc/resolv.conf", &mount_resolv, &err) < 0) {
-		diag_add(d, cf, 0, 0, "resolv-conf %s", err);
+		diag_add(d, cf, cc->resolv_conf.mount_pos.line, cc->resolv_conf.mount_pos.col,
+			 "resolv-conf %s", err);
 		free(err);
 	}
 	if (lxcconf_mount_decision(cc->hosts_file.mount, true, f->image_hosts, "/etc/hosts",
 				   &mount_hosts, &err) < 0) {
-		diag_add(d, cf, 0, 0, "hosts-file %s", err);
+		diag_add(d, cf, cc->hosts_file.mount_pos.line, cc->hosts_file.mount_pos.col,
+			 "hosts-file %s", err);
 		free(err);
 	}
 	if (mount_resolv) {

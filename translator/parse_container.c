@@ -143,6 +143,7 @@ static bool f_rc_copy(struct dctx *c, const struct ynode *v, void *o)
 }
 static bool f_rc_mount(struct dctx *c, const struct ynode *v, void *o)
 {
+	RC(o)->mount_pos = node_pos(v);
 	return dec_tristate(c, v, "resolv-conf: mount", &RC(o)->mount);
 }
 static const struct field resolv_fields[] = {
@@ -162,6 +163,7 @@ static bool f_hf_copy(struct dctx *c, const struct ynode *v, void *o)
 }
 static bool f_hf_mount(struct dctx *c, const struct ynode *v, void *o)
 {
+	HF(o)->mount_pos = node_pos(v);
 	return dec_tristate(c, v, "hosts-file: mount", &HF(o)->mount);
 }
 static bool f_hf_localhost(struct dctx *c, const struct ynode *v, void *o)
