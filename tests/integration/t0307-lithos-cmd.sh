@@ -1,0 +1,303 @@
+#!/bin/bash
+# t0307: lithos_cmd's semantics with real containers.
+# - extra ARGS are appended to the config's arguments, as they are;
+# - the exit code of the process is lithos_cmd's (0, 7, 42), a death by
+#   signal N is 128+N (TERM 143, KILL 137);
+# - SIGTERM and SIGINT sent to lithos_cmd reach the process (its traps run
+#   and write to a !Persistent volume);
+# - non-interactive: stdin is /dev/null, stdout and stderr go to the
+#   sandbox's stdio log, appended;
+# - interactive: stdin and stdout are the caller's (a pipe goes through);
+#   on a terminal a shell works with job control: driven through a pty
+#   (python3's pty module): commands, Ctrl-C of a foreground job, Ctrl-Z
+#   and fg, background jobs, exit code.
+# TAP.  Needs root, LXC and busybox-static; /usr/bin/python3 for the pty.
+set -u
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$top_srcdir/tests/lib/itest.sh"
+itest_init t0307
+
+itest_image
+itest_master
+mkdir -p "$T/data"
+chmod 1777 "$T/data"
+itest_sandbox s <<EOF
+allow-users: [1000]
+allow-groups: [1000]
+writable-paths: {/data: $T/data}
+EOF
+itest_command s args <<'EOF'
+kind: Command
+user-id: 1000
+group-id: 1000
+interactive: true
+executable: /bin/sh
+arguments: [-c, 'for a; do echo "[$a]"; done', sh, first, "second arg"]
+environ: {PATH: /bin}
+EOF
+itest_command s exit <<'EOF'
+kind: Command
+user-id: 1000
+group-id: 1000
+executable: /bin/sh
+arguments: [-c, 'exit $1', sh]
+environ: {PATH: /bin}
+EOF
+itest_command s suicide <<'EOF'
+kind: Command
+user-id: 1000
+group-id: 1000
+executable: /bin/sh
+arguments: [-c, 'kill -$1 $$; sleep 5; exit 99', sh]
+environ: {PATH: /bin}
+EOF
+itest_command s traps <<'EOF'
+kind: Command
+user-id: 1000
+group-id: 1000
+executable: /bin/sh
+arguments:
+  - -c
+  - |
+    trap 'echo TERM >/data/marker; kill $pid; exit 3' TERM
+    trap 'echo INT >/data/marker; kill $pid; exit 4' INT
+    sleep 30 &
+    pid=$!
+    echo ready >/data/ready
+    wait $pid
+    echo "no signal" >/data/marker
+environ: {PATH: /bin}
+volumes:
+  /data: !Persistent /data
+EOF
+itest_command s orphan <<'EOF'
+kind: Command
+user-id: 1000
+group-id: 1000
+executable: /bin/sh
+arguments: [-c, 'sleep 6 & exit 6']
+environ: {PATH: /bin}
+EOF
+itest_command s quiet <<'EOF'
+kind: Command
+user-id: 1000
+group-id: 1000
+executable: /bin/sh
+arguments:
+  - -c
+  - |
+    echo "stdin $(stat -L -c '%F %t:%T' /proc/self/fd/0)"
+    cat
+    echo "cat done"
+    flags=$(sed -n 's/^flags:[[:space:]]*//p' /proc/$$/fdinfo/1)
+    [ $((0$flags & 02000)) -ne 0 ] && echo "stdout O_APPEND" || echo "stdout flags $flags"
+    echo "to stderr" >&2
+environ: {PATH: /bin}
+EOF
+itest_command s icat <<'EOF'
+kind: Command
+user-id: 1000
+group-id: 1000
+interactive: true
+executable: /bin/cat
+EOF
+itest_command s ishell <<'EOF'
+kind: Command
+user-id: 1000
+group-id: 1000
+interactive: true
+executable: /bin/sh
+arguments: [-i]
+environ: {PATH: /bin, PS1: 'PROMPT>', HOME: /tmp}
+EOF
+
+# ---- ARGS appended
+run_cmd s args x "y z" ""
+ok $rc "ARGS: exit 0" || diag_file "$T/err"
+is "$out" "[first]
+[second arg]
+[x]
+[y z]
+[]" "ARGS are appended to the config's arguments, one argument each, spaces and empty ones kept"
+
+# ---- exit codes
+for code in 0 7 42; do
+	run_cmd s exit $code
+	is "$rc" "$code" "exit code $code of the process is lithos_cmd's"
+done
+run_cmd s suicide TERM
+is "$rc" 143 "the process killing itself with SIGTERM: lithos_cmd exits 143"
+run_cmd s suicide KILL
+is "$rc" 137 "the process killing itself with SIGKILL: lithos_cmd exits 137"
+
+# ---- SIGTERM and SIGINT to lithos_cmd
+for sig in TERM INT; do
+	rm -f "$T/data/ready" "$T/data/marker"
+	# a background job of a script ignores SIGINT: give lithos_cmd the
+	# default disposition, as it has when run from a terminal
+	env --default-signal=INT "$LITHOS_CMD" --master "$MASTER" s traps </dev/null >"$T/bg.out" 2>"$T/bg.err" &
+	CPID=$!
+	ITEST_PIDS="$ITEST_PIDS $CPID"
+	for i in $(seq 100); do
+		[ -e "$T/data/ready" ] && break
+		sleep 0.05
+	done
+	sleep 0.2 # the shell is in wait now
+	stop_cmd $sig
+	want=3
+	[ $sig = INT ] && want=4
+	is "$rc" "$want" "SIG$sig to lithos_cmd: the process's trap ran and its exit code $want came back"
+	is "$(cat "$T/data/marker" 2>&1)" "$sig" "SIG$sig to lithos_cmd: the trap wrote $sig to the !Persistent volume"
+done
+
+# ---- the process exits, leaving a background child: lithos documents
+# that the container ends with the process ("lithos_knot which is pid 1 in
+# the container exits when process dies. Which means all other processes
+# will die on KILL signal", restart-process-only, reference chapter 5)
+t0=$(date +%s)
+run_cmd s orphan
+t1=$(date +%s)
+is "$rc" 6 "a process leaving a background child: its exit code 6 comes back"
+[ $((t1 - t0)) -lt 4 ]
+todo $? "a process leaving a background child: lithos_cmd returns when the process exits ($((t1 - t0))s, the child sleeps 6 s)" \
+	"lxc's init waits for every orphan before the container ends"
+
+# ---- non-interactive: /dev/null, the stdio log
+echo "line before" >"$STDIO_LOG_DIR/s.log"
+start=$(date +%s)
+# stdin of lithos_cmd: a fifo with data in it, kept open by this script
+mkfifo "$T/stdin"
+"$LITHOS_CMD" --master "$MASTER" s quiet <"$T/stdin" >"$T/out" 2>"$T/err" &
+qpid=$!
+ITEST_PIDS="$ITEST_PIDS $qpid"
+exec 7>"$T/stdin"
+echo leaked-stdin >&7
+for i in $(seq 100); do
+	kill -0 $qpid 2>/dev/null || break
+	sleep 0.1
+done
+elapsed=$(($(date +%s) - start))
+kill -0 $qpid 2>/dev/null && kill -KILL $qpid
+wait $qpid
+rc=$?
+exec 7>&-
+is "$rc" 0 "non-interactive: exit 0"
+[ "$elapsed" -lt 10 ]
+ok $? "non-interactive: cat on stdin ends at once (${elapsed}s; the caller's stdin is not passed)"
+is "$(cat "$T/out" "$T/err")" "" "non-interactive: nothing on lithos_cmd's stdout and stderr"
+log=$(stdio_log s)
+is "$(printf '%s\n' "$log" | head -1)" "line before" "non-interactive: the stdio log is appended to"
+like "$log" '^stdin character special file 1:3$' "non-interactive: stdin is /dev/null (char 1:3)"
+unlike "$log" 'leaked-stdin' "non-interactive: nothing of the caller's stdin gets in"
+like "$log" '^cat done$' "non-interactive: stdout goes to the stdio log"
+like "$log" '^stdout O_APPEND$' "non-interactive: the process's stdout is opened O_APPEND"
+like "$log" '^to stderr$' "non-interactive: stderr goes to the stdio log"
+
+# ---- interactive without a terminal: a pipe goes through
+out=$(printf 'piped-data\nline 2\n' | "$LITHOS_CMD" --master "$MASTER" s icat 2>"$T/err")
+rc=$?
+is "$rc" 0 "interactive, piped: exit 0"
+is "$out" "piped-data
+line 2" "interactive, piped: the caller's stdin reaches the process, its stdout the caller"
+
+# ---- interactive on a terminal: a shell through a pty
+PY=/usr/bin/python3
+if [ -x "$PY" ]; then
+	cat >"$T/drive_pty.py" <<'EOF'
+# drive_pty.py CMD...: run CMD on a new pty and drive an interactive shell
+import os, pty, select, sys, time
+
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+
+buf = b""
+
+def expect(pattern, timeout=5.0):
+    """read until pattern appears after the current mark; True if it did"""
+    global buf, mark
+    end = time.time() + timeout
+    while pattern not in buf[mark:]:
+        left = end - time.time()
+        if left <= 0:
+            return False
+        r, _, _ = select.select([fd], [], [], left)
+        if r:
+            try:
+                data = os.read(fd, 4096)
+            except OSError:
+                return False
+            if not data:
+                return False
+            buf += data
+    mark = buf.index(pattern, mark) + len(pattern)
+    return True
+
+def send(data):
+    os.write(fd, data)
+
+def result(name, good):
+    print("RESULT %s %s" % (name, "ok" if good else "fail"), flush=True)
+
+mark = 0
+result("prompt", expect(b"PROMPT>", 10))
+send(b"echo $((6*7)); [ -t 0 ] && echo IS-A-TTY\n")
+result("command", expect(b"\n42") and expect(b"IS-A-TTY") and expect(b"PROMPT>"))
+send(b"sleep 30 &\n")
+expect(b"PROMPT>")
+send(b"jobs\n")
+result("bg-job", expect(b"Running") and expect(b"sleep 30") and expect(b"PROMPT>"))
+send(b"kill %1\n")
+expect(b"PROMPT>")
+t = time.time()
+send(b"sleep 30\n")
+time.sleep(0.5)
+send(b"\x03")
+result("ctrl-c", expect(b"PROMPT>", 5) and time.time() - t < 5)
+send(b"sleep 30\n")
+time.sleep(0.5)
+send(b"\x1a")
+result("ctrl-z", expect(b"Stopped", 5) and expect(b"PROMPT>"))
+send(b"fg\n")
+time.sleep(0.5)
+send(b"\x03")
+result("fg", expect(b"PROMPT>", 5))
+send(b"exit 5\n")
+end = time.time() + 10
+status = None
+while time.time() < end:
+    p, st = os.waitpid(pid, os.WNOHANG)
+    if p:
+        status = os.waitstatus_to_exitcode(st)
+        break
+    try:
+        r, _, _ = select.select([fd], [], [], 0.1)
+        if r:
+            buf += os.read(fd, 4096)
+    except OSError:
+        time.sleep(0.1)
+print("STATUS %s" % status, flush=True)
+sys.stderr.write(buf.decode(errors="replace"))
+EOF
+	TERM=xterm timeout 60 "$PY" "$T/drive_pty.py" "$LITHOS_CMD" --master "$MASTER" s ishell >"$T/pty.out" 2>"$T/pty.log"
+	res=$(cat "$T/pty.out")
+	fails=0
+	for name in prompt command bg-job ctrl-c ctrl-z fg; do
+		case $name in
+		prompt) what="the shell prints its prompt" ;;
+		command) what="a typed command runs and its stdin is a terminal" ;;
+		bg-job) what="job control: a background job shows in jobs" ;;
+		ctrl-c) what="Ctrl-C interrupts the foreground sleep at once" ;;
+		ctrl-z) what="Ctrl-Z stops the foreground job" ;;
+		fg) what="fg resumes it and Ctrl-C ends it" ;;
+		esac
+		like "$res" "^RESULT $name ok\$" "pty: $what" || fails=1
+	done
+	like "$res" '^STATUS 5$' "pty: exit 5 in the shell is lithos_cmd's exit code"
+	[ $fails -eq 0 ] || diag_file "$T/pty.log" "pty session"
+else
+	skip "pty: interactive shell with job control" "/usr/bin/python3 is missing"
+fi
+
+check_no_leftovers "t0307 runs"
+done_testing

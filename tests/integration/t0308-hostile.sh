@@ -1,0 +1,172 @@
+#!/bin/bash
+# t0308: hostile input is refused before anything starts and leaves nothing
+# behind (no LXC dir, no state dir, no mount, no veth, no cgroup, nothing in
+# the stdio log but what lithos_cmd says):
+# - the image's /etc/resolv.conf a symlink to a host path, resolv-conf
+#   mount: true (and with auto: not followed, the host file untouched);
+# - a volume mount point that is a symlink to a host path (absolute and
+#   relative, also a parent directory of the mount point), for each volume
+#   kind;
+# - an image name with ..;
+# - user-id / group-id outside allow-users / allow-groups;
+# - a volume naming a path the sandbox does not declare;
+# - an ip-address outside the sandbox's network.
+# Each is exit 121 with an error line naming FILE:LINE:COL of the culprit.
+# TAP.  Needs root, LXC and busybox-static.
+set -u
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$top_srcdir/tests/lib/itest.sh"
+itest_init t0308
+
+H=$T/host
+mkdir -p "$H/ro" "$H/rw" "$H/etc"
+echo "host secret" >"$H/secret"
+echo "host file" >"$H/etc/passwd"
+itest_image t/v1
+itest_image t/evil
+E=$IMAGES/t/evil
+ln -sfn "$H/secret" "$E/etc/resolv.conf"
+rmdir "$E/data" "$E/srv" "$E/mnt"
+ln -sfn "$H/etc" "$E/data"            # absolute, to a host dir
+ln -sfn ../../../../../../../../etc "$E/srv" # relative, climbing out
+ln -sfn "$H" "$E/mnt"                  # a parent of the mount point
+itest_master
+BR=ltno$$
+BR=${BR:0:15}
+itest_sandbox s <<EOF
+allow-users: [1000]
+allow-groups: [1000]
+readonly-paths: {/ro: $H/ro}
+writable-paths: {/rw: $H/rw}
+EOF
+itest_sandbox br <<EOF
+allow-users: [1000]
+allow-groups: [1000]
+bridged-network:
+  bridge: $BR
+  network: 10.231.250.0/24
+EOF
+
+# a container config (stdin: extra keys) in IMAGE as /config/s.NAME.yaml
+hostile() { # NAME IMAGE [ENTRY-YAML]
+	{
+		cat <<'EOF'
+kind: Command
+user-id: 1000
+group-id: 1000
+executable: /bin/sh
+arguments: [-c, 'echo payload-ran']
+environ: {PATH: /bin}
+EOF
+		cat
+	} | IMAGE=$2 itest_command "${SB:-s}" "$1" "${3:-}"
+}
+# refused NAME WHAT FILE ERE: lithos_cmd SANDBOX NAME exits 121 with a
+# FILE:LINE:COL line matching ERE, nothing started, nothing left
+refused() {
+	local name=$1 what=$2 file=$3 ere=$4 sb=${SB:-s}
+	rm -f "$STDIO_LOG_DIR/$sb.log"
+	run_cmd "$sb" "$name"
+	is "$rc" 121 "$what: refused with exit 121"
+	like "$err" "^$(re "$file"):[1-9][0-9]*:[0-9]+: .*$ere" "$what: the error names $(basename "$file"):LINE:COL"
+	unlike "$(stdio_log "$sb"; cat "$T/out")" 'payload-ran|starting' "$what: nothing was started"
+	check_no_leftovers "$what" "$RUN_LXCNAME"
+}
+secret_untouched() { # WHAT
+	is "$(cat "$H/secret") $(cat "$H/etc/passwd") $(ls "$H/etc" | tr '\n' ' ')" \
+		"host secret host file passwd " "$1: the host files behind the symlinks are untouched"
+}
+
+# ---- /etc/resolv.conf -> host path
+hostile resolvtrue t/evil <<'EOF'
+resolv-conf: {mount: true}
+EOF
+cfg=$E/config/s.resolvtrue.yaml
+refused resolvtrue "resolv.conf symlink to a host path, mount: true" "$cfg" 'resolv.conf.*symlink'
+secret_untouched "resolv.conf symlink, mount: true"
+
+hostile resolvauto t/evil </dev/null
+cat >"$E/config/s.resolvauto.yaml" <<EOF
+kind: Command
+user-id: 1000
+group-id: 1000
+interactive: true
+executable: /bin/sh
+arguments: [-c, 'cat /etc/resolv.conf 2>&1; echo "link \$(readlink /etc/resolv.conf)"; grep -c " /etc/resolv.conf " /proc/self/mountinfo']
+environ: {PATH: /bin}
+EOF
+run_cmd s resolvauto
+like "$out" "^link $(re "$H/secret")\$" "resolv.conf symlink, auto: the image's symlink stays as it is"
+unlike "$out" 'host secret' "resolv.conf symlink, auto: it does not lead to the host file"
+like "$out" '^0$' "resolv.conf symlink, auto: nothing mounted at /etc/resolv.conf"
+secret_untouched "resolv.conf symlink, auto"
+check_no_leftovers "resolv.conf symlink, auto" "$RUN_LXCNAME"
+
+# ---- volume mount points through symlinks, each volume kind
+hostile volpersist t/evil <<'EOF'
+volumes:
+  /data: !Persistent /rw
+EOF
+refused volpersist "!Persistent at /data -> host dir" "$E/config/s.volpersist.yaml" '/data.*symlink'
+hostile voltmpfs t/evil <<'EOF'
+volumes:
+  /data: !Tmpfs {size: 1Mi}
+EOF
+refused voltmpfs "!Tmpfs at /data -> host dir" "$E/config/s.voltmpfs.yaml" '/data.*symlink'
+hostile volro t/evil <<'EOF'
+volumes:
+  /srv: !Readonly /ro
+EOF
+refused volro "!Readonly at /srv -> ../../../etc (relative)" "$E/config/s.volro.yaml" '/srv.*symlink'
+hostile volstate t/evil <<'EOF'
+volumes:
+  /mnt/etc: !Statedir {}
+EOF
+refused volstate "!Statedir at /mnt/etc, /mnt -> host dir" "$E/config/s.volstate.yaml" '/mnt.*symlink'
+secret_untouched "volume mount points through symlinks"
+
+# ---- image names with ..
+for img in ../v1 t/.. "t/../../images/t/v1"; do
+	hostile img t/v1 <<'EOF'
+EOF
+	sed -i "s|^  image: t/v1\$|  image: $img|" "$ETC/processes/s.yaml"
+	refused img "image name $img" "$ETC/processes/s.yaml" 'image'
+	sed -i '/^img:$/,$d' "$ETC/processes/s.yaml"
+done
+
+# ---- ids outside the sandbox's ranges
+hostile baduser t/v1 <<'EOF'
+EOF
+sed -i 's/^user-id: 1000$/user-id: 5000/' "$IMAGES/t/v1/config/s.baduser.yaml"
+refused baduser "user-id 5000 outside allow-users [1000]" "$IMAGES/t/v1/config/s.baduser.yaml" '5000'
+hostile rootuser t/v1 <<'EOF'
+EOF
+sed -i 's/^user-id: 1000$/user-id: 0/' "$IMAGES/t/v1/config/s.rootuser.yaml"
+refused rootuser "user-id 0 outside allow-users [1000]" "$IMAGES/t/v1/config/s.rootuser.yaml" 'user'
+hostile badgroup t/v1 <<'EOF'
+EOF
+sed -i 's/^group-id: 1000$/group-id: 0/' "$IMAGES/t/v1/config/s.badgroup.yaml"
+refused badgroup "group-id 0 outside allow-groups [1000]" "$IMAGES/t/v1/config/s.badgroup.yaml" 'group'
+
+# ---- a volume path the sandbox does not declare
+hostile undeclared t/v1 <<'EOF'
+volumes:
+  /data: !Persistent /etc
+EOF
+refused undeclared "!Persistent /etc not in writable-paths" "$IMAGES/t/v1/config/s.undeclared.yaml" '/etc'
+hostile roaswritable t/v1 <<'EOF'
+volumes:
+  /data: !Persistent /ro
+EOF
+refused roaswritable "!Persistent of a readonly-path" "$IMAGES/t/v1/config/s.roaswritable.yaml" '/ro'
+
+# ---- an ip outside the network
+SB=br hostile outside t/v1 "ip-addresses: [10.99.0.1]" </dev/null
+SB=br refused outside "ip 10.99.0.1 outside 10.231.250.0/24" "$ETC/processes/br.yaml" '10\.99\.0\.1'
+SB=br hostile netaddr t/v1 "ip-addresses: [10.231.251.1]" </dev/null
+SB=br refused netaddr "ip 10.231.251.1 just outside 10.231.250.0/24" "$ETC/processes/br.yaml" '10\.231\.251\.1'
+ip link show "$BR" >/dev/null 2>&1
+ok $((!$?)) "no bridge $BR was created by any of this"
+
+check_no_leftovers "t0308 runs"
+done_testing

@@ -1,0 +1,354 @@
+# tests/lib/itest.sh: shared helpers of the integration tests that start
+# real containers through real liblxc (tests/integration/t03NN-*.sh).
+# Sourced by bash scripts; output is TAP.
+#
+#   . "$top_srcdir/tests/lib/itest.sh"
+#   itest_init t0301-identity      # root? lxc? busybox? built? else "1..0 # SKIP"
+#   itest_image                    # busybox image t/v1 below $T/images (once)
+#   itest_master                   # $T/etc/master.yaml (own lxc-path, cgroup-name, dirs)
+#   itest_sandbox s <<EOF ...      # $T/etc/sandboxes/s.yaml, image-dir prepended
+#   itest_command s c <<EOF ...    # Command entry c of sandbox s + /config/c.yaml in the image
+#   run_cmd s c ARGS...            # lithos_cmd; $rc, $T/out, $T/err
+#   start_cmd s c && wait_app sleep   # background; $CPID $LXCNAME $INITPID $APPPID
+#   ok/is/like/unlike ... ; check_no_leftovers "what"; done_testing
+#
+# Everything a script creates lives in its scratch dir $T (/tmp/lithos-SCRIPT.XXXXXX),
+# its LXC path $LXCPATH=$T/lxc and its cgroup $CGNAME; the EXIT trap stops what
+# is still running, removes the cgroup dirs, bridges registered with
+# itest_cleanup_bridge and the scratch dir (never crossing a mount point).
+
+top_srcdir=${top_srcdir:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+LITHOS_CMD=$top_builddir/lithos_cmd
+LITHOS_LXCCONF=$top_builddir/lithos_lxcconf
+BUILD_IMAGE=$top_srcdir/tests/lib/build-image.sh
+# the hook of this build, whatever is installed
+export LITHOS_HOOK=${LITHOS_HOOK:-$top_builddir/lithos_hook}
+export LITHOS_TEMPLATES_DIR=${LITHOS_TEMPLATES_DIR:-$top_srcdir/templates}
+
+# ---------------------------------------------------------------- TAP
+_itest_n=0
+_itest_failed=0
+
+ok() { # STATUS DESCRIPTION: status 0 passes
+	_itest_n=$((_itest_n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $_itest_n - $2"
+	else
+		echo "not ok $_itest_n - $2"
+		_itest_failed=$((_itest_failed + 1))
+	fi
+	[ "$1" -eq 0 ]
+}
+# a known product bug: reported as TODO (XFAIL), an XPASS says it is fixed
+todo() { # STATUS DESCRIPTION REASON
+	_itest_n=$((_itest_n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $_itest_n - $2 # TODO $3"
+	else
+		echo "not ok $_itest_n - $2 # TODO $3"
+	fi
+}
+skip() { # DESCRIPTION REASON
+	_itest_n=$((_itest_n + 1))
+	echo "ok $_itest_n - $1 # SKIP $2"
+}
+diag() { # TEXT... or stdin
+	if [ $# -gt 0 ]; then
+		printf '%s\n' "$*" | sed 's/^/# /'
+	else
+		sed 's/^/# /'
+	fi
+}
+diag_file() { # FILE [LABEL]: the file's last 40 lines as diagnostics
+	[ -s "$1" ] || return 0
+	echo "# --- ${2:-$1}:"
+	tail -n 40 "$1" | sed 's/^/#   /'
+}
+is() { # GOT WANT DESCRIPTION
+	if [ "$1" = "$2" ]; then
+		ok 0 "$3"
+	else
+		ok 1 "$3"
+		printf '%s\n' "got:" "$1" "expected:" "$2" | diag
+		return 1
+	fi
+}
+like() { # TEXT ERE DESCRIPTION: some line of TEXT matches
+	if printf '%s\n' "$1" | grep -qE -- "$2"; then
+		ok 0 "$3"
+	else
+		ok 1 "$3"
+		printf '%s\n' "no line matches /$2/ in:" "$1" | diag
+		return 1
+	fi
+}
+unlike() { # TEXT ERE DESCRIPTION: no line of TEXT matches
+	if printf '%s\n' "$1" | grep -qE -- "$2"; then
+		ok 1 "$3"
+		printf '%s\n' "a line matches /$2/ in:" "$1" | diag
+		return 1
+	else
+		ok 0 "$3"
+	fi
+}
+re() { # TEXT: TEXT quoted for an ERE
+	printf '%s' "$1" | sed 's/[][\\.*^$+?(){}|]/\\&/g'
+}
+skip_all() {
+	echo "1..0 # SKIP $*"
+	exit 0
+}
+bail_out() {
+	echo "Bail out! $*"
+	exit 1
+}
+done_testing() {
+	echo "1..$_itest_n"
+	[ "$_itest_failed" -eq 0 ]
+	exit $?
+}
+
+# ---------------------------------------------------------------- setup
+# itest_init NAME: checks what the tests need, makes the scratch dir $T.
+itest_init() {
+	ITEST_NAME=$1
+	[ "$(id -u)" -eq 0 ] || skip_all "needs root (real LXC containers)"
+	command -v lxc-execute >/dev/null 2>&1 || skip_all "lxc-execute missing (apt-get install lxc)"
+	[ "$(dpkg-query -W -f='${db:Status-Status}' busybox-static 2>/dev/null)" = installed ] ||
+		skip_all "busybox-static is not installed (scripts/install-deps.sh installs it)"
+	[ -x "$BUILD_IMAGE" ] || skip_all "$BUILD_IMAGE is missing"
+	local p
+	for p in "$LITHOS_CMD" "$LITHOS_LXCCONF" "$LITHOS_HOOK"; do
+		[ -x "$p" ] || bail_out "$p was not built (make)"
+	done
+	T=$(mktemp -d "/tmp/lithos-$ITEST_NAME.XXXXXX") || bail_out "mktemp failed"
+	chmod 0755 "$T"
+	LXCPATH=$T/lxc
+	CGNAME=lithos-it.$ITEST_NAME.$$
+	IMAGES=$T/images
+	ETC=$T/etc
+	STATE_DIR=$T/run/state
+	STDIO_LOG_DIR=$T/log/stderr
+	ITEST_PIDS=
+	ITEST_BRIDGES=
+	ITEST_EXTRA_CLEANUP=
+	trap itest_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	mkdir -p "$ETC/sandboxes" "$ETC/processes"
+	export TERM=${TERM:-dumb}
+}
+
+itest_cleanup() {
+	local rc=$? p d br i
+	# lithos_cmd still running (a failed test): SIGTERM lets it clean up
+	for p in $ITEST_PIDS; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in $ITEST_PIDS; do
+		for i in $(seq 50); do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	[ -n "$ITEST_EXTRA_CLEANUP" ] && eval "$ITEST_EXTRA_CLEANUP"
+	for br in $ITEST_BRIDGES; do
+		ip link delete "$br" type bridge 2>/dev/null
+	done
+	# cgroups LXC created below our cgroup-name (deepest first)
+	for d in /sys/fs/cgroup/*/"$CGNAME" /sys/fs/cgroup/"$CGNAME"; do
+		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+	done
+	if [ -n "${T:-}" ] && [ -d "$T" ]; then
+		# a mount the product leaked must not make rm descend into a host dir
+		grep -F " $T" /proc/self/mountinfo | awk '{print $5}' | sort -r |
+			while read -r m; do umount -l "$m" 2>/dev/null; done
+		rm -rf --one-file-system "$T"
+	fi
+	exit $rc
+}
+
+# itest_image [NAME]: the busybox image NAME (default t/v1) below $IMAGES
+itest_image() {
+	local img=$IMAGES/${1:-t/v1}
+	if [ ! -x "$img/bin/busybox" ]; then
+		"$BUILD_IMAGE" "$img" >"$T/build-image.log" 2>&1 || {
+			cat "$T/build-image.log" | diag
+			bail_out "tests/lib/build-image.sh failed"
+		}
+	fi
+	mkdir -p "$img/config"
+}
+
+# itest_master [YAML-LINES]: master.yaml with this script's own dirs; extra
+# lines (arguments) are appended.  ITEST_LXC_PATH=default leaves lxc-path
+# out; ITEST_CGROUP_NAME overrides cgroup-name (e.g. null).
+itest_master() {
+	{
+		echo "sandboxes-dir: ./sandboxes"
+		echo "processes-dir: ./processes"
+		echo "runtime-dir: $T/run"
+		echo "default-log-dir: $T/log"
+		echo "devfs-dir: $T/no-devfs"
+		[ "${ITEST_LXC_PATH:-}" = default ] || echo "lxc-path: $LXCPATH"
+		echo "cgroup-name: ${ITEST_CGROUP_NAME:-$CGNAME}"
+		echo "cgroup-controllers: [name, cpu, cpuacct, memory]"
+		[ $# -gt 0 ] && printf '%s\n' "$@"
+	} >"$ETC/master.yaml"
+	MASTER=$ETC/master.yaml
+}
+
+# itest_sandbox NAME [IMAGE-DIR] <<YAML: the sandbox, after image-dir lines
+itest_sandbox() {
+	{
+		echo "image-dir: ${2:-$IMAGES}"
+		echo "image-dir-levels: 2"
+		cat
+	} >"$ETC/sandboxes/$1.yaml"
+	: >>"$ETC/processes/$1.yaml"
+}
+
+# itest_command SANDBOX NAME [ENTRY-YAML] <<YAML: a Command entry NAME of
+# SANDBOX (image ${IMAGE:-t/v1}, config /config/SANDBOX.NAME.yaml) and that config,
+# read from stdin, inside the image.  ENTRY-YAML: extra keys of the entry,
+# one per line, e.g. "ip-addresses: [10.231.7.10]".
+itest_command() {
+	local img=${IMAGE:-t/v1}
+	{
+		echo "$2:"
+		echo "  kind: Command"
+		echo "  image: $img"
+		echo "  config: /config/$1.$2.yaml"
+		[ -n "${3:-}" ] && printf '%s\n' "$3" | sed 's/^/  /'
+	} >>"$ETC/processes/$1.yaml"
+	mkdir -p "$IMAGES/$img/config"
+	cat >"$IMAGES/$img/config/$1.$2.yaml"
+}
+
+# run_cmd SANDBOX NAME [ARGS...]: lithos_cmd with stdin from $RUN_STDIN
+# (default /dev/null); stdout in $T/out and $out, stderr in $T/err and
+# $err, exit code in $rc, the instance's LXC name in $RUN_LXCNAME
+run_cmd() {
+	local pid
+	"$LITHOS_CMD" --master "$MASTER" "$@" <"${RUN_STDIN:-/dev/null}" >"$T/out" 2>"$T/err" &
+	pid=$!
+	RUN_LXCNAME=$1.cmd.$2.$pid
+	wait "$pid"
+	rc=$?
+	out=$(tr -d '\0' <"$T/out")
+	err=$(tr -d '\0' <"$T/err")
+}
+
+# start_cmd SANDBOX NAME [ARGS...]: lithos_cmd in the background; sets
+# CPID (lithos_cmd's pid) and LXCNAME (SANDBOX.cmd.NAME.CPID).
+start_cmd() {
+	"$LITHOS_CMD" --master "$MASTER" "$@" </dev/null >"$T/bg.out" 2>"$T/bg.err" &
+	CPID=$!
+	ITEST_PIDS="$ITEST_PIDS $CPID"
+	LXCNAME=$1.cmd.$2.$CPID
+}
+
+# wait_app COMM [LXCPATH]: waits (10 s) until the container LXCNAME runs and
+# its init's child has exec'd COMM; sets INITPID and APPPID.
+wait_app() {
+	local i path=${2:-$LXCPATH} c
+	INITPID= APPPID=
+	for i in $(seq 200); do
+		if ! kill -0 "$CPID" 2>/dev/null; then
+			diag "lithos_cmd $CPID exited early"
+			diag_file "$T/bg.err" "lithos_cmd stderr"
+			return 1
+		fi
+		INITPID=$(lxc-info -n "$LXCNAME" -P "$path" -p -H 2>/dev/null)
+		if [ -n "$INITPID" ]; then
+			for c in $(cat "/proc/$INITPID/task/$INITPID/children" 2>/dev/null); do
+				if [ "$(cat "/proc/$c/comm" 2>/dev/null)" = "$1" ]; then
+					APPPID=$c
+					return 0
+				fi
+			done
+		fi
+		sleep 0.05
+	done
+	diag "container $LXCNAME: no process $1 after 10 s (init: ${INITPID:-none})"
+	return 1
+}
+
+# stop_cmd [SIGNAL]: signal lithos_cmd and wait for it; exit code in $rc
+stop_cmd() {
+	kill -"${1:-TERM}" "$CPID" 2>/dev/null
+	wait "$CPID"
+	rc=$?
+	ITEST_PIDS=$(printf '%s\n' $ITEST_PIDS | grep -vx "$CPID" | tr '\n' ' ')
+}
+
+# wait_cmd: wait for the background lithos_cmd (at most 30 s); $rc
+wait_cmd() {
+	local i
+	for i in $(seq 300); do
+		kill -0 "$CPID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$CPID" 2>/dev/null && { diag "lithos_cmd $CPID still runs after 30 s"; kill -KILL "$CPID"; }
+	wait "$CPID"
+	rc=$?
+	ITEST_PIDS=$(printf '%s\n' $ITEST_PIDS | grep -vx "$CPID" | tr '\n' ' ')
+}
+
+# stdio_log SANDBOX: the sandbox's stdio log
+stdio_log() {
+	cat "$STDIO_LOG_DIR/$1.log" 2>/dev/null
+}
+
+# veth_name LXCNAME: the host veth name the translator gives the instance
+# (lith + FNV-1a of the LXC name, as translator/lxcconf.c)
+veth_name() {
+	local s=$1 h=2166136261 i c
+	for ((i = 0; i < ${#s}; i++)); do
+		printf -v c '%d' "'${s:i:1}"
+		h=$(((h ^ c) * 16777619 & 0xffffffff))
+	done
+	printf 'lith%08x\n' "$h"
+}
+
+# mount_line MOUNTINFO-TEXT MOUNTPOINT: "MOUNT-OPTIONS FSTYPE SUPER-OPTIONS"
+# of the last mount at MOUNTPOINT (the visible one)
+mount_line() {
+	printf '%s\n' "$1" | awk -v mp="$2" '
+		$5 == mp { for (i = 7; $i != "-"; i++); line = $6 " " $(i + 1) " " $(i + 3) }
+		END { print line }'
+}
+# has_opts "OPT,OPT" OPTIONS...: every OPT is in the comma list
+has_opts() {
+	local want=$1 have=",$2," o
+	for o in ${want//,/ }; do
+		case $have in *,"$o",*) ;; *) return 1 ;; esac
+	done
+}
+
+# leftovers [LXCNAME...]: prints what the runs left behind: entries in
+# $LXCPATH, state dirs, host mounts mentioning $T, cgroup dirs below
+# $CGNAME, and the veths of the given instances; empty when clean.
+leftovers() {
+	local n d
+	[ -d "$LXCPATH" ] && ls -A "$LXCPATH" | sed 's|^|lxc dir: |'
+	[ -d "$STATE_DIR" ] && ls -A "$STATE_DIR" | sed 's|^|state dir: |'
+	grep -F "$T" /proc/self/mountinfo | awk '{print "mount: " $5}'
+	for d in /sys/fs/cgroup/*/"$CGNAME" /sys/fs/cgroup/"$CGNAME"; do
+		[ -d "$d" ] && find "$d" -mindepth 1 -type d | sed 's|^|cgroup: |'
+	done
+	for n in "$@"; do
+		ip link show "$(veth_name "$n")" >/dev/null 2>&1 && echo "veth: $(veth_name "$n") of $n"
+	done
+	ps -eo pid=,args= | grep -F -- "--master $MASTER" | grep -v grep | sed 's|^|process: |'
+}
+check_no_leftovers() { # DESCRIPTION [LXCNAME...]
+	local what=$1
+	shift
+	local l
+	l=$(leftovers "$@")
+	is "$l" "" "nothing left behind: $what"
+}
