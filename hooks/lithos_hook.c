@@ -26,7 +26,9 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/mount.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -57,6 +59,8 @@ struct hookcfg {
 	char **remounts;
 	size_t n_remounts;
 	char *init_file;
+	char **ro_recursive;
+	size_t n_ro_recursive;
 };
 
 static const char *hook_name = "lithos_hook";
@@ -128,6 +132,9 @@ static int read_config(const char *path, struct hookcfg *h)
 		} else if (!strcmp(k, "persistent-mkdir")) {
 			char *s = xstrdup(v);
 			VEC_PUSH(h->persistent_mkdirs, h->n_persistent_mkdirs, s);
+		} else if (!strcmp(k, "readonly-recursive")) {
+			char *s = xstrdup(v);
+			VEC_PUSH(h->ro_recursive, h->n_ro_recursive, s);
 		} else if (!strcmp(k, "init-file")) {
 			h->init_file = xstrdup(v);
 		} else if (!strcmp(k, "remount")) {
@@ -451,6 +458,21 @@ static int mount_hook(struct hookcfg *h)
 		if (fd < 0 || mount(NULL, proc, NULL,
 				    MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
 			logmsg(h, "Cannot remount /%s nosuid,nodev,noexec: %s", h->remounts[i],
+			       strerror(errno));
+			rc = EXIT_REMOUNT;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	/* the host's /sys bound into a user namespace: LXC's ro covers its
+	 * top mount only; everything mounted below (cgroups, tracing, ...)
+	 * becomes read-only too */
+	for (size_t i = 0; i < h->n_ro_recursive; i++) {
+		int fd = open_in_root(rootfd, h->ro_recursive[i], O_PATH | O_NOFOLLOW | O_DIRECTORY);
+		struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+		if (fd < 0 || syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+				      sizeof(attr)) < 0) {
+			logmsg(h, "Cannot make /%s read-only recursively: %s", h->ro_recursive[i],
 			       strerror(errno));
 			rc = EXIT_REMOUNT;
 		}

@@ -116,6 +116,19 @@ static char *virtual_to_host(const struct sandbox_config *s, const char *path, b
 	return path_join(kv->value, rest);
 }
 
+/* Whether LXC runs our mount hook (see lxcconf_render): for writable
+ * volumes, and to make the host's /sys read-only all the way down when a
+ * user namespace shares the host's network namespace. */
+static bool has_mount_hook(const struct instance *in)
+{
+	const struct container_config *cc = in->cc;
+	for (size_t i = 0; i < cc->n_volumes; i++)
+		if (cc->volumes[i].kind == VOL_PERSISTENT || cc->volumes[i].kind == VOL_STATEDIR)
+			return true;
+	bool userns = cc->uid_map.set || in->sandbox->uid_map.set;
+	return userns && !in->sandbox->bridged_network;
+}
+
 static bool controller_on(const struct master_config *m, const char *ctl)
 {
 	if (!m->cgroup_name)
@@ -236,7 +249,10 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 		for (size_t j = 0; j < in->pid_env.n; j++)
 			is_pid |= !strcmp(in->pid_env.v[j], k);
 		if (is_pid)
-			v = "2"; /* lxc's init is pid 1, the process is its first child */
+			/* lxc's init is pid 1 and the process its first child,
+			 * after the mount hook when there is one: LXC forks it
+			 * inside the pid namespace before init */
+			v = has_mount_hook(in) ? "3" : "2";
 		if (has_newline(k) || has_newline(v)) {
 			diag_add(d, cf, env.v[i].pos.line, env.v[i].pos.col,
 				 "environ: %s: value contains a newline; expected a single-line value", k);
@@ -426,7 +442,7 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 	/* hooks and what they need to know */
 	buf_puts(out, "# hooks: state dir, resolv.conf and hosts, after-setup-command\n");
 	buf_printf(out, "lxc.hook.pre-start = %s\n", f->hook);
-	if (n_remounts)
+	if (has_mount_hook(in))
 		buf_printf(out, "lxc.hook.mount = %s\n", f->hook);
 	if ((br && in->ip && br->after_setup_command.n) || f->init_file)
 		buf_printf(out, "lxc.hook.start-host = %s\n", f->hook);
@@ -434,6 +450,8 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 	hook_kv(out, "name", in->name);
 	for (size_t i = 0; i < n_remounts; i++)
 		hook_kv(out, "remount", remounts[i]);
+	if (userns && !s->bridged_network)
+		hook_kv(out, "readonly-recursive", "sys");
 	free(remounts);
 	hook_kv(out, "state-dir", f->state_dir);
 	if (f->stdio_log)
