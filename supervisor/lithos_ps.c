@@ -61,6 +61,36 @@ static void cgroup_stats(const struct master_config *m, enum cgroup_version v, c
 	r->cpu = ns >= 0 ? (double)ns / 1e9 : -1;
 }
 
+/* The process (first child of the container's init) as its own pid
+ * namespace numbers it: the last field of NSpid. */
+static int pid_inside(pid_t init)
+{
+	if (init <= 0)
+		return 0;
+	char path[96];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)init, (int)init);
+	char *kids = read_file_limited(path, 4096, NULL);
+	int child = kids ? atoi(kids) : 0;
+	free(kids);
+	if (child <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/status", child);
+	char *st = read_file_limited(path, 1 << 16, NULL);
+	char *ns = st ? strstr(st, "NSpid:") : NULL;
+	int inside = 0;
+	if (ns) {
+		char *end = strchrnul(ns, '\n');
+		char *last = end;
+		while (last > ns && (last[-1] == ' ' || last[-1] == '\t'))
+			last--;
+		while (last > ns && last[-1] != ' ' && last[-1] != '\t')
+			last--;
+		inside = atoi(last);
+	}
+	free(st);
+	return inside;
+}
+
 static void json_str(const char *s)
 {
 	putchar('"');
@@ -97,8 +127,8 @@ int main(int argc, char **argv)
 		case 'h':
 			fputs("Usage: lithos_ps [-C MASTER] [--json]\n\n"
 			      "Show the instances lithos_tree supervises: sandbox, process, instance,\n"
-			      "state, knot pid, container init pid on the host (the process itself is\n"
-			      "pid 2 inside), uptime, restarts, failures, memory and cpu from the\n"
+			      "state, knot pid, container init pid on the host (--json also gives the\n"
+			      "process's pid inside), uptime, restarts, failures, memory and cpu from the\n"
 			      "cgroup, and the lxc-attach command that enters it.  Containers lithos\n"
 			      "created that no tree supervises are listed as unknown.\n",
 			      stdout);
@@ -199,7 +229,7 @@ int main(int argc, char **argv)
 			json_str(r->f[4]);
 			double started = strtod(r->f[6], NULL);
 			printf(",\"knot_pid\":%s,\"init_pid\":%d,\"pid_in_container\":%d,\"uptime\":%.0f,\"starts\":%s,\"restarts\":%llu,\"failures\":%s,\"memory\":%lld,\"cpu_seconds\":%.3f,\"attach\":",
-			       r->f[5], (int)r->init, r->init ? 2 : 0,
+			       r->f[5], (int)r->init, pid_inside(r->init),
 			       started > 0 ? (double)now - started : 0.0, r->f[7],
 			       strtoull(r->f[7], NULL, 10) ? strtoull(r->f[7], NULL, 10) - 1 : 0ULL,
 			       r->f[9], r->mem, r->cpu);
