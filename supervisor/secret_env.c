@@ -59,6 +59,13 @@ static int load_secret_file(const struct instance *in, struct secret_env **vars,
 				if (k->kind != YN_SCALAR)
 					continue;
 				struct secret_env se = { xstrdup(k->value), node_pos(k), { 0 } };
+				/* as secret-environ: liblxc's setenv fails on these and
+				 * logs "NAME=value" (the plaintext) to lxc.log */
+				if (!se.name[0] || strchr(se.name, '=')) {
+					derr(&c, k, "secret-environ-file: \"%s\" is not a valid variable name; expected a non-empty name without =",
+					     se.name);
+					rc = -1;
+				}
 				if (v->kind == YN_SCALAR && !ynode_is_null(v))
 					strlist_push(&se.values, v->value, node_pos(v));
 				else if (v->kind != YN_SEQ || !dec_string_list(&c, v, "secret-environ-file", &se.values)) {
