@@ -106,6 +106,7 @@ int main(int argc, char **argv)
 		diags_print(stderr, &d);
 		return EXIT_CONFIG;
 	}
+	exact_env_append(&in, &secrets);
 	struct host_info h;
 	char *err = NULL;
 	if (host_info_load(&h, &el.master, &err) < 0) {

@@ -163,7 +163,7 @@ int main(int argc, char **argv)
 	if (entry_load(&el, master, sandbox, proc, &d) < 0 ||
 	    instance_build(&in, &el.sandbox, el.entry, &el.cc, el.image_root, index, 0, NULL, 0,
 			   &d) < 0 ||
-	    secret_env_decrypt(&in, &secrets, &d) < 0) {
+	    secret_env_decrypt(&in, &secrets, &d) < 0 || (exact_env_append(&in, &secrets), false)) {
 		fprintf(stderr, "[lithos_knot] %s: not starting:\n", name);
 		diags_print(stderr, &d);
 		write_status(status, EXIT_CONFIG);

@@ -171,6 +171,19 @@ out:
 	return 0;
 }
 
+void exact_env_append(const struct instance *in, struct strlist *env)
+{
+	for (size_t i = 0; i < in->env.n; i++) {
+		const char *v = in->env.v[i].value;
+		size_t n = strlen(v);
+		if (!n || (v[n - 1] != ' ' && v[n - 1] != '\t'))
+			continue;
+		char *kv = xasprintf("%s=%s", in->env.v[i].key, v);
+		strlist_push(env, kv, in->env.v[i].pos);
+		free(kv);
+	}
+}
+
 void secret_env_free(struct strlist *env)
 {
 	for (size_t i = 0; i < env->n; i++)

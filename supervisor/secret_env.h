@@ -13,4 +13,9 @@
 int secret_env_decrypt(const struct instance *in, struct strlist *env, struct diags *d);
 void secret_env_free(struct strlist *env);
 
+/* LXC trims blanks at the end of lxc.environment lines it reads from the
+ * config file: append "NAME=value" for every variable whose value ends
+ * with a blank, to be set in memory after the file (the later one wins). */
+void exact_env_append(const struct instance *in, struct strlist *env);
+
 #endif

@@ -108,9 +108,10 @@ container=lxc" "exact environment: environ, LITHOS_NAME, LITHOS_CONFIG, the call
 
 run_cmd s edges
 ok $rc "edges: exit 0" || diag_file "$T/err"
-todo "$(environ | grep -E '^(TRAILING|LEADING|TABS)=' | od -c | diff - <(printf 'LEADING=  y\nTABS=\tz\t\nTRAILING=x \n' | od -c) >/dev/null; echo $?)" \
-	"environ values keep their trailing blanks (leading ones are kept)" \
-	"LXC strips trailing blanks of lxc.environment lines when it reads the config"
+# (LXC strips trailing blanks of lxc.environment lines it reads from the
+# config: lithos sets those variables again in memory)
+ok "$(environ | grep -E '^(TRAILING|LEADING|TABS)=' | od -c | diff - <(printf 'LEADING=  y\nTABS=\tz\t\nTRAILING=x \n' | od -c) >/dev/null; echo $?)" \
+	"environ values keep their trailing blanks (leading ones are kept)"
 environ | grep -E '^(TRAILING|LEADING|TABS)=' | sed -n l | diag
 
 env -u TERM LEAK_FROM_CALLER=1 "$LITHOS_CMD" --master "$MASTER" s nopath </dev/null >"$T/out" 2>"$T/err" &
