@@ -79,7 +79,6 @@ struct builder {
 	 * a linear list made many anchors and aliases quadratic */
 	struct anchor *anchors;
 	size_t n_anchors, cap_anchors;
-	size_t merged_pairs; /* pairs brought in by `<<` in the whole document */
 	size_t nodes;        /* nodes so far, aliases expanded: an upper bound of
 				the root's `expanded`, to stop before building it */
 	bool failed;
@@ -277,21 +276,11 @@ static void finish_map(struct builder *b, struct frame *f)
 {
 	struct ynode *n = f->node;
 	size_t explicit = f->n / 2;
-	size_t merged = 0;
+	/* `<<: [*a, *a, ...]` costs |a| per alias before duplicates are
+	 * dropped; count_nodes() bounds that by the expanded size */
+	size_t total = explicit;
 	for (size_t i = 0; i < f->n_merges; i++)
-		merged = sat_add(merged, f->merges[i]->n_pairs);
-	/* `<<: [*a, *a, ...]` costs |a| times the number of aliases before
-	 * duplicates are dropped: bound that work over the whole document */
-	b->merged_pairs = sat_add(b->merged_pairs, merged);
-	if (b->merged_pairs > YAML_MAX_EXPANDED) {
-		if (f->n_merges)
-			berr(b, n->line, n->col,
-			     "merge keys `<<` bring in more than %u keys in all; expected a config of reasonable size",
-			     YAML_MAX_EXPANDED);
-		f->n_merges = 0;
-		merged = 0;
-	}
-	size_t total = explicit + merged;
+		total += f->merges[i]->n_pairs;
 	struct sorted_pair *sp = xcalloc(total ? total : 1, sizeof(*sp));
 	size_t k = 0;
 	for (size_t i = 0; i < explicit; i++, k++) {
@@ -369,6 +358,24 @@ static void pop_frame(struct builder *b)
 	attach(b, n);
 }
 
+/* Line and column (1-based, in characters as libyaml counts them) of a byte
+ * offset: reader errors (bad UTF-8, control characters) give only that. */
+static void offset_pos(const char *buf, size_t len, size_t off, int *line, int *col)
+{
+	const unsigned char *p = (const unsigned char *)buf;
+	size_t i = len >= 3 && !memcmp(p, "\xef\xbb\xbf", 3) ? 3 : 0; /* BOM */
+	*line = 1;
+	*col = 1;
+	for (; i < off && i < len; i++) {
+		if (p[i] == '\n' || (p[i] == '\r' && (i + 1 >= len || p[i + 1] != '\n'))) {
+			(*line)++;
+			*col = 1;
+		} else if ((p[i] & 0xc0) != 0x80 && p[i] != '\r') {
+			(*col)++; /* not a UTF-8 continuation byte */
+		}
+	}
+}
+
 static const char *yaml_problem(const yaml_parser_t *p)
 {
 	return p->problem ? p->problem : "syntax error";
@@ -415,6 +422,8 @@ int ydoc_load_buffer(struct ydoc *doc, const char *name, const char *buf,
 		if (!yaml_parser_parse(&parser, &ev)) {
 			int line = (int)parser.problem_mark.line + 1;
 			int col = (int)parser.problem_mark.column + 1;
+			if (parser.error == YAML_READER_ERROR)
+				offset_pos(buf, len, parser.problem_offset, &line, &col);
 			if (parser.error == YAML_MEMORY_ERROR) {
 				berr(&b, line, col, "out of memory while parsing");
 			} else if (parser.context) {
