@@ -135,7 +135,8 @@ static void reload(struct tree *t)
 			skip = false;
 			continue;
 		}
-		if (!strcmp(*a, "--reexec-state")) {
+		/* ours from an earlier reload: added again below */
+		if (!strcmp(*a, "--reexec-state") || !strcmp(*a, "--lock-fd")) {
 			skip = true;
 			continue;
 		}
@@ -149,9 +150,9 @@ static void reload(struct tree *t)
 	char **argv = xcalloc(args.n + 1, sizeof(*argv));
 	memcpy(argv, args.v, args.n * sizeof(*argv));
 	tree_metrics_close(t);
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* signals stay blocked across the exec: a SIGQUIT (or TERM) that comes
+	 * in meanwhile stays pending for the new image's signalfd instead of
+	 * killing the tree with its default action */
 	execv(t->self_exe, argv);
 	log_error("Reload failed: cannot execute %s: %m", t->self_exe);
 	free(argv);
@@ -366,8 +367,16 @@ int main(int argc, char **argv)
 					log_warn("Stopping everything (signal %u)", si.ssi_signo);
 				t.stopping = true;
 				for (size_t i = 0; i < t.n_children; i++) {
-					t.children[i].wanted = false;
-					tree_stop(&t, &t.children[i]);
+					struct child *ch = &t.children[i];
+					ch->wanted = false;
+					if (ch->state == CH_WAIT_RESTART) {
+						/* dead, waiting for its restart: nothing
+						 * to stop, but its LXC dir and records go */
+						tree_cleanup_instance(&t, ch->lxc_name, true);
+						ch->state = CH_STOPPED;
+					} else {
+						tree_stop(&t, ch);
+					}
 				}
 				break;
 			case SIGQUIT:
