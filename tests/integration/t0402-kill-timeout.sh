@@ -1,0 +1,148 @@
+#!/bin/bash
+# t0402: kill-timeout of lithos_tree with real containers.
+# - "stubborn" ignores SIGTERM (trap '' TERM), kill-timeout 3: removed from
+#   the processes file (SIGQUIT) it dies only after 3 s, and the tree logs
+#   that it killed it; changed (new config) it is likewise stopped after
+#   3 s and then started with the new config; at tree shutdown (SIGTERM)
+#   the tree waits for it the same 3 s and then exits;
+# - "polite" (sleep, dies on SIGTERM), kill-timeout 3: dies at once in each
+#   of these cases;
+# - deaths after our SIGTERM are not failures: lithos_ps and the metrics
+#   (cantal reader and Prometheus file) count deaths but no failure.
+# Counts of running containers after each step; nothing left behind.
+# TAP.  Needs root, LXC, busybox-static and python3.
+set -u
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$top_srcdir/tests/lib/treetest.sh"
+tt_init t0402
+
+itest_image
+itest_master
+itest_sandbox s <<'EOF'
+allow-users: [1000]
+allow-groups: [1000]
+EOF
+for v in 1 2; do
+	tt_config stubborn$v <<EOF
+kind: Daemon
+user-id: 1000
+group-id: 1000
+executable: /bin/sh
+arguments: [-c, "trap '' TERM; echo stubborn up; while :; do sleep 0.1; done"]
+environ: {PATH: /bin, VERSION: "v$v"}
+kill-timeout: 3
+restart-timeout: 0
+EOF
+done
+tt_config polite <<'EOF'
+kind: Daemon
+user-id: 1000
+group-id: 1000
+executable: /bin/sleep
+arguments: ["1000"]
+kill-timeout: 3
+restart-timeout: 0
+EOF
+procs() { # procs [stubborn-config] [polite]: the processes file
+	{
+		[ -n "${1:-}" ] && printf 'stubborn:\n  kind: Daemon\n  image: t/v1\n  config: /config/%s.yaml\n' "$1"
+		[ -n "${2:-}" ] && printf 'polite:\n  kind: Daemon\n  image: t/v1\n  config: /config/polite.yaml\n'
+	} | tt_processes s
+}
+NAMES="s.stubborn.0 s.polite.0"
+env_of() { tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null | grep '^VERSION='; }
+
+procs stubborn1 polite
+tt_start_tree || bail_out "lithos_tree did not start"
+tt_wait_running 2 15 '[ -n "$(tt_app_pid s.stubborn.0)" ] && [ -n "$(tt_app_pid s.polite.0)" ]'
+ok $? "lxc-ls: stubborn and polite run"
+is "$(tt_ps_running)" 2 "lithos_ps: 2 instances running"
+# the shell must have set its trap before we signal it
+tt_wait_for 10 'grep -q "stubborn up" "$STDIO_LOG_DIR/s.log"'
+ok $? "stubborn wrote to the stdio log (its trap is set)"
+
+# ---- a changed stubborn: stopped after kill-timeout, started with the new config
+app=$(tt_app_pid s.stubborn.0)
+init0=$(tt_init_pid s.stubborn.0)
+polite_init=$(tt_init_pid s.polite.0)
+is "$(env_of "$app")" "VERSION=v1" "stubborn runs config v1"
+procs stubborn2 polite
+tt_log_mark change
+t0=$(tt_now)
+tt_quit
+ok $? "reload with a changed stubborn"
+tt_wait_gone 10 "$app"
+dt=$(echo "$(tt_now) - $t0" | bc)
+diag "changed stubborn died $dt s after SIGQUIT"
+ok $(tt_float "$dt >= 2.9 && $dt < 5" && echo 0 || echo 1) \
+	"changed stubborn died only after its kill-timeout of 3 s (got $dt s)"
+tt_wait_for 10 '[ -n "$(tt_app_pid s.stubborn.0)" ] && [ "$(tt_init_pid s.stubborn.0)" != "$init0" ]'
+ok $? "changed stubborn started again"
+is "$(env_of "$(tt_app_pid s.stubborn.0)")" "VERSION=v2" "with the new config v2"
+like "$(tt_log_since change)" 'Killing s/stubborn\.0: still alive 3\.0s after SIGTERM' \
+	"the tree logs that it killed stubborn after 3 s"
+is "$(tt_init_pid s.polite.0)" "$polite_init" "polite (unchanged) kept running in the same container"
+is "$(tt_nrunning)" 2 "lxc-ls: 2 containers run"
+
+# ---- removal: stubborn after kill-timeout, polite at once
+tt_wait_for 10 '[ "$(grep -c "stubborn up" "$STDIO_LOG_DIR/s.log")" -ge 2 ]'
+app=$(tt_app_pid s.stubborn.0)
+procs "" polite
+tt_log_mark remove-stubborn
+t0=$(tt_now)
+tt_quit
+ok $? "reload without stubborn"
+tt_wait_gone 10 "$app"
+dt=$(echo "$(tt_now) - $t0" | bc)
+diag "removed stubborn died $dt s after SIGQUIT"
+ok $(tt_float "$dt >= 2.9 && $dt < 5" && echo 0 || echo 1) \
+	"removed stubborn died only after its kill-timeout of 3 s (got $dt s)"
+like "$(tt_log_since remove-stubborn)" 'Killing s/stubborn\.0: still alive 3\.0s after SIGTERM' \
+	"the tree logs that it killed the removed stubborn"
+tt_wait_running 1 10
+ok $? "lxc-ls: only polite runs"
+is "$(tt_running)" "s.polite.0" "lxc-ls: polite is the one"
+
+app=$(tt_app_pid s.polite.0)
+procs "" ""
+t0=$(tt_now)
+tt_quit
+ok $? "reload without polite"
+tt_wait_gone 10 "$app"
+dt=$(echo "$(tt_now) - $t0" | bc)
+diag "removed polite died $dt s after SIGQUIT"
+ok $(tt_float "$dt < 1" && echo 0 || echo 1) "polite died at once on SIGTERM (got $dt s)"
+tt_wait_running 0 10
+ok $? "lxc-ls: nothing runs"
+is "$(tt_ps_summary)" "" "lithos_ps lists no instance"
+is "$(tt_metric containers deaths)" 3 "metrics: 3 deaths (stubborn twice, polite once)"
+is "$(tt_metric containers failures)" 0 "metrics: deaths after our SIGTERM are not failures"
+is "$(tt_leftovers $NAMES | grep -v -e '^process: .*lithos_tree -C' -e '^pid file: ')" "" \
+	"removed instances left nothing behind while the tree runs"
+
+# ---- tree shutdown waits for the kill-timeout
+procs stubborn1 polite
+tt_quit
+ok $? "reload with both again"
+tt_wait_running 2 15 '[ -n "$(tt_app_pid s.stubborn.0)" ] && [ -n "$(tt_app_pid s.polite.0)" ]'
+ok $? "lxc-ls: both run again"
+tt_wait_for 10 '[ "$(grep -c "stubborn up" "$STDIO_LOG_DIR/s.log")" -ge 3 ]'
+f0=$(tt_ps s/stubborn.0 failures)
+tt_log_mark shutdown
+tt_stop_tree TERM
+is "$rc" 0 "lithos_tree exits 0 on SIGTERM"
+diag "the tree took $TREE_STOP_SECS s to stop"
+ok $(tt_float "$TREE_STOP_SECS >= 2.9 && $TREE_STOP_SECS < 6" && echo 0 || echo 1) \
+	"the tree stopped after stubborn's kill-timeout of 3 s (got $TREE_STOP_SECS s)"
+like "$(tt_log_since shutdown)" 'Killing s/stubborn\.0: still alive 3\.0s after SIGTERM' \
+	"the tree logs that it killed stubborn at shutdown"
+is "$f0" 0 "lithos_ps showed no failure of stubborn"
+is "$(tt_nrunning)" 0 "lxc-ls: nothing runs after the tree stopped"
+is "$(tt_metric containers deaths)" 5 "metrics after the stop: 5 deaths"
+is "$(tt_metric containers failures)" 0 "metrics after the stop: no failure"
+is "$(tt_prom lithos_containers_failures_total '{}')" 0 "Prometheus file: no failure"
+is "$(tt_prom lithos_containers_deaths_total '{}')" 5 "Prometheus file: 5 deaths"
+like "$(stdio_log s)" '\[lithos\] s/stubborn\.0: exited with 137' "the stdio log has stubborn's death (SIGKILL)"
+like "$(stdio_log s)" '\[lithos\] s/polite\.0: exited with 143' "the stdio log has polite's death (SIGTERM)"
+tt_check_clean "after SIGTERM" $NAMES
+done_testing

@@ -1,0 +1,128 @@
+#!/bin/bash
+# t0405: lithos_tree killed with SIGKILL, then a new tree.
+# - while no tree runs the containers and their knots keep running (same
+#   init and process pids), lithos_ps says no tree runs;
+# - the new tree adopts the instances whose config is unchanged (same init
+#   pids, no second container or knot for any instance), restarts the one
+#   changed meanwhile with its new config, and stops and cleans one removed
+#   meanwhile;
+# - adopted instances are supervised: their process killed -> restarted;
+#   their knot killed -> container killed and restarted;
+# - SIGTERM stops the adopted instances too; nothing left behind.
+# Counts of running containers (lxc-ls, lithos_ps, pgrep) after each step.
+# TAP.  Needs root, LXC, busybox-static and python3.
+set -u
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$top_srcdir/tests/lib/treetest.sh"
+tt_init t0405
+
+itest_image
+itest_master
+itest_sandbox s <<'EOF'
+allow-users: [1000]
+allow-groups: [1000]
+EOF
+for c in a b one two; do
+	tt_config $c <<EOF
+kind: Daemon
+user-id: 1000
+group-id: 1000
+executable: /bin/sleep
+arguments: ["1000"]
+environ: {MARK: "$c"}
+kill-timeout: 2
+restart-timeout: 1
+EOF
+done
+entry() { printf '%s:\n  kind: Daemon\n  image: t/v1\n  config: /config/%s.yaml\n  instances: %s\n' "$1" "$2" "${3:-1}"; }
+NAMES="s.a.0 s.a.1 s.b.0 s.c.0"
+mark_of() { tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null | sed -n 's/^MARK=//p'; }
+inits() { local n; for n in "$@"; do printf '%s ' "$(tt_init_pid "$n")"; done; }
+apps() { local n; for n in "$@"; do printf '%s ' "$(tt_app_pid "$n")"; done; }
+all_apps() { local n; for n in "$@"; do [ -n "$(tt_app_pid "$n")" ] || return 1; done; }
+nknots() { pgrep -f "lithos_knot --name .* --master $MASTER( |\$)" | wc -l; }
+ps_tree_running() { tt_ps_json | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["tree_running"])'; }
+
+{ entry a a 2; entry b b; entry c one; } | tt_processes s
+tt_start_tree || bail_out "lithos_tree did not start"
+tt_wait_running 4 20 "all_apps $NAMES"
+ok $? "lxc-ls: 4 containers run"
+is "$(tt_ps_running)" 4 "lithos_ps: 4 running"
+is "$(nknots)" 4 "pgrep: 4 knots"
+I0=$(inits $NAMES)
+A0=$(apps $NAMES)
+knots0=$(pgrep -f "lithos_knot --name .* --master $MASTER( |\$)" | sort -n | tr '\n' ' ')
+
+# ---- SIGKILL the tree: everything runs on
+tt_kill_tree
+sleep 1
+is "$(tt_nrunning)" 4 "lxc-ls: 4 containers still run without a tree"
+is "$(inits $NAMES)" "$I0" "same container inits"
+is "$(apps $NAMES)" "$A0" "same processes"
+is "$(pgrep -f "lithos_knot --name .* --master $MASTER( |\$)" | sort -n | tr '\n' ' ')" "$knots0" "same knots"
+is "$(ps_tree_running)" False "lithos_ps: no tree runs"
+
+# ---- meanwhile: c changes, b is removed (checked in the next round)
+{ entry a a 2; entry b b; entry c two; } | tt_processes s
+tt_start_tree || bail_out "second lithos_tree did not start"
+tt_wait_running 4 20 "all_apps $NAMES && [ \"\$(mark_of \"\$(tt_app_pid s.c.0)\")\" = two ]"
+ok $? "lxc-ls: 4 containers, c with its new config"
+is "$(inits s.a.0 s.a.1 s.b.0)" "$(echo "$I0" | cut -d' ' -f1-3) " "a.0, a.1, b.0 adopted: same inits"
+ok $([ "$(tt_init_pid s.c.0)" != "$(echo "$I0" | cut -d' ' -f4)" ] && echo 0 || echo 1) "c.0 (changed) runs in a new container"
+is "$(mark_of "$(tt_app_pid s.c.0)")" two "c.0 runs the new config"
+is "$(nknots)" 4 "pgrep: 4 knots, one per instance"
+for n in s/a.0 s/a.1 s/b.0 s/c.0; do
+	is "$(tt_knot_pids $n | wc -w)" 1 "pgrep -f 'lithos_knot --name $n': exactly one"
+done
+is "$(tt_ps_running)" 4 "lithos_ps: 4 running"
+is "$(tt_running | tr '\n' ' ')" "s.a.0 s.a.1 s.b.0 s.c.0 " "lxc-ls: no duplicate"
+like "$(cat "$TREE_LOG")" 'Adopted s/a\.0 \(knot pid [0-9]+\)' "the tree logs the adoption of a.0"
+
+# ---- adopted instances are supervised
+tt_log_mark kill-app
+app=$(tt_app_pid s.a.0)
+init=$(tt_init_pid s.a.0)
+kill -KILL "$app"
+tt_wait_for 10 '[ -n "$(tt_app_pid s.a.0)" ] && [ "$(tt_init_pid s.a.0)" != "$init" ]'
+ok $? "adopted a.0 whose process was killed runs again in a new container"
+like "$(tt_log_since kill-app)" 's/a\.0 exited with 137' "the tree saw its death (exit 137)"
+is "$(tt_nrunning)" 4 "lxc-ls: 4 containers"
+is "$(tt_knot_pids s/a.0 | wc -w)" 1 "one knot for a.0"
+
+tt_log_mark kill-knot
+knot=$(tt_ps s/a.1 knot_pid)
+init=$(tt_init_pid s.a.1)
+app=$(tt_app_pid s.a.1)
+kill -KILL "$knot"
+tt_wait_gone 10 "$app" "$init"
+ok $? "adopted a.1 whose knot was killed: its container is killed"
+tt_wait_for 10 '[ -n "$(tt_app_pid s.a.1)" ] && [ "$(tt_init_pid s.a.1)" != "$init" ]'
+ok $? "and it runs again in a new container"
+is "$(tt_knot_pids s/a.1 | wc -w)" 1 "one knot for a.1"
+is "$(tt_nrunning)" 4 "lxc-ls: 4 containers"
+is "$(tt_ps_running)" 4 "lithos_ps: 4 running"
+
+# ---- SIGKILL again; b removed meanwhile
+I1=$(inits s.a.0 s.a.1 s.c.0)
+b_app=$(tt_app_pid s.b.0)
+tt_kill_tree
+{ entry a a 2; entry c two; } | tt_processes s
+sleep 0.5
+is "$(tt_nrunning)" 4 "lxc-ls: 4 containers run without a tree"
+tt_start_tree || bail_out "third lithos_tree did not start"
+tt_wait_running 3 15 'all_apps s.a.0 s.a.1 s.c.0'
+ok $? "lxc-ls: 3 containers after the restart without b"
+is "$(tt_running | tr '\n' ' ')" "s.a.0 s.a.1 s.c.0 " "lxc-ls: a.0, a.1, c.0"
+is "$(inits s.a.0 s.a.1 s.c.0)" "$I1" "a.0, a.1 and c.0 adopted"
+tt_wait_gone 5 "$b_app"
+ok $? "b's process is gone"
+tt_wait_for 5 '[ ! -e "$LXCPATH/s.b.0" ] && [ ! -e "$STATE_DIR/s.b.0" ] && [ -z "$(tt_cgroup_dirs s.b.0)" ]'
+ok $? "b's LXC dir, state dir and cgroups are gone"
+is "$(nknots)" 3 "pgrep: 3 knots"
+is "$(tt_ps_summary | tr '\n' ' ')" "s/a.0 running s/a.1 running s/c.0 running " "lithos_ps: a.0, a.1, c.0 running"
+
+tt_stop_tree TERM
+is "$rc" 0 "lithos_tree exits 0 on SIGTERM"
+is "$(tt_nrunning)" 0 "lxc-ls: the adopted containers were stopped"
+tt_check_clean "after SIGTERM" $NAMES
+done_testing
