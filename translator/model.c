@@ -3,6 +3,7 @@
 #include "util.h"
 
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -19,10 +20,20 @@ const char *proc_kind_name(enum proc_kind k)
 	return "?";
 }
 
+/* Room for one more item: grow by doubling, so that a long list is not
+ * copied once per item (quadratic where realloc can't grow in place, as
+ * under ASan, where the fuzzer timed out on a list of 30000 strings). */
+static void *grow_one(void *p, size_t n, size_t size)
+{
+	if (p && malloc_usable_size(p) >= (n + 1) * size)
+		return p;
+	return xrealloc(p, 2 * (n + 1) * size);
+}
+
 void strlist_push(struct strlist *l, const char *s, struct pos pos)
 {
-	l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
-	l->pos = xrealloc(l->pos, (l->n + 1) * sizeof(*l->pos));
+	l->v = grow_one(l->v, l->n, sizeof(*l->v));
+	l->pos = grow_one(l->pos, l->n, sizeof(*l->pos));
 	l->v[l->n] = xstrdup(s);
 	l->pos[l->n] = pos;
 	l->n++;
