@@ -481,20 +481,23 @@ static void test_volumes(void)
 	CHECK("c.yaml:5:7: volume /a: !Readonly /timezones is not a path the sandbox app declares; expected a path under its readonly-paths or writable-paths",
 	      "!Readonly with no readonly-paths at all");
 
-	/* stdout-stderr-file must be on a writable volume */
+	/* stdout-stderr-file must be on a !Persistent volume: lithos-lxc opens
+	 * it from the host before the container (and its tmpfs) exists */
 	sandbox(BASIC_SANDBOX "writable-paths: {/log: /var/log/app}\nreadonly-paths: {/ro: /srv}\n");
 	container("executable: /bin/x\nuser-id: 1\ngroup-id: 1\nstdout-stderr-file: /var/log/app/out.log\n"
 		  "volumes: {/var/log/app: !Persistent /log}\n");
 	CHECK("", "stdout-stderr-file on a !Persistent volume");
 	container("executable: /bin/x\nuser-id: 1\ngroup-id: 1\nstdout-stderr-file: /tmp/out.log\nvolumes: {/tmp: !Tmpfs }\n");
-	CHECK("", "stdout-stderr-file on a !Tmpfs volume");
+	CHECK("c.yaml:4:21: stdout-stderr-file /tmp/out.log is not on a !Persistent volume; expected a path under a !Persistent mount point (lithos-lxc opens it from the host)",
+	      "stdout-stderr-file on a !Tmpfs volume");
 	container("executable: /bin/x\nuser-id: 1\ngroup-id: 1\nstdout-stderr-file: /state/out.log\nvolumes: {/state: !Statedir }\n");
-	CHECK("", "stdout-stderr-file on a !Statedir volume");
+	CHECK("c.yaml:4:21: stdout-stderr-file /state/out.log is not on a !Persistent volume; expected a path under a !Persistent mount point (lithos-lxc opens it from the host)",
+	      "stdout-stderr-file on a !Statedir volume");
 	container("executable: /bin/x\nuser-id: 1\ngroup-id: 1\nstdout-stderr-file: /ro/out.log\nvolumes: {/ro: !Readonly /ro}\n");
-	CHECK("c.yaml:4:21: stdout-stderr-file /ro/out.log is not on a writable volume; expected a path under a !Persistent, !Tmpfs or !Statedir mount point",
+	CHECK("c.yaml:4:21: stdout-stderr-file /ro/out.log is not on a !Persistent volume; expected a path under a !Persistent mount point (lithos-lxc opens it from the host)",
 	      "stdout-stderr-file on a !Readonly volume");
 	container("executable: /bin/x\nuser-id: 1\ngroup-id: 1\nstdout-stderr-file: /tmpx/out.log\nvolumes: {/tmp: !Tmpfs }\n");
-	CHECK("c.yaml:4:21: stdout-stderr-file /tmpx/out.log is not on a writable volume; expected a path under a !Persistent, !Tmpfs or !Statedir mount point",
+	CHECK("c.yaml:4:21: stdout-stderr-file /tmpx/out.log is not on a !Persistent volume; expected a path under a !Persistent mount point (lithos-lxc opens it from the host)",
 	      "stdout-stderr-file next to, not under, a volume");
 }
 
