@@ -14,7 +14,11 @@
 # 5. validates all of it with `lithos_check -C /etc/lithos-example/master.yaml`,
 #    compiles the lxc.conf of one worker instance with `lithos_lxcconf`
 #    (saved as /var/lib/lithos-example/demo.worker.0.lxc.conf) and prints
-#    what was validated and translated.
+#    what was validated and translated;
+# 6. runs the example Command with `lithos_cmd` in a real container, then
+#    starts `lithos_tree` (or reloads the one an earlier run left), which
+#    runs the two worker instances, and shows them with `lithos_ps`.  The
+#    tree keeps running afterwards; the last lines say how to stop it.
 #
 # Idempotent: rerunning rebuilds the image and reinstalls the configs.
 # Nothing outside /etc/lithos-example, /var/lib/lithos-example and the
@@ -43,7 +47,10 @@ step "build"
 B=$(./scripts/build.sh --print-dir)
 CHECK=$B/lithos_check
 LXCCONF=$B/lithos_lxcconf
-for p in "$CHECK" "$LXCCONF"; do
+CMD=$B/lithos_cmd
+TREE=$B/lithos_tree
+PS=$B/lithos_ps
+for p in "$CHECK" "$LXCCONF" "$CMD" "$TREE" "$PS"; do
 	[ -x "$p" ] || die "$p was not built"
 done
 
@@ -95,7 +102,35 @@ echo "compiled lxc.conf of instance demo/worker.0 ($(wc -l <"$CONF") lines, $CON
 echo "what this instance gets (the rest are the security defaults of templates/):"
 grep -E '^lxc\.(rootfs|idmap|init|environment|mount\.entry|prlimit|net\.0\.type|cgroup2?\.(memory|cpu))' "$CONF" | sed 's/^/  /'
 
-step "validated"
+step "lithos_cmd --master $ETC/master.yaml demo hello (a Command, in a real container)"
+set +e
+"$CMD" --master "$ETC/master.yaml" demo hello
+rc=$?
+set -e
+echo "lithos_cmd exited with $rc (the command's own exit code; hello is interactive,"
+echo "so its output is above, not in the sandbox's stdio log)"
+[ "$rc" -eq 0 ] || die "the example command failed (exit $rc)"
+
+step "lithos_tree -C $ETC/master.yaml (the supervisor, running the Daemon instances)"
+PIDFILE=/run/lithos-example/master.pid
+if [ -s "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null && ! flock -n "$PIDFILE" true; then
+	# already running from an earlier quick start: make it apply the configs
+	echo "lithos_tree already runs (pid $(cat "$PIDFILE")): reloading it (SIGQUIT)"
+	kill -QUIT "$(cat "$PIDFILE")"
+else
+	setsid "$TREE" -C "$ETC/master.yaml" </dev/null >/dev/null 2>&1 &
+	echo "started lithos_tree (pid $!), log /var/log/lithos-example/master.log"
+fi
+running=0
+for _ in $(seq 1 100); do
+	running=$(lxc-ls -P /var/lib/lithos-example/lxc --running 2>/dev/null | wc -w)
+	[ "$running" -ge 2 ] && break
+	sleep 0.1
+done
+"$PS" -C "$ETC/master.yaml" | sed 's/^/  /'
+[ "$running" -ge 2 ] || die "the 2 worker instances are not running (see /var/log/lithos-example/master.log)"
+
+step "validated and running"
 cat <<EOT
   master config     $ETC/master.yaml
   sandbox demo      $ETC/sandboxes/demo.yaml
@@ -109,7 +144,12 @@ cat <<EOT
   container configs $VAR/images/$IMAGE/config/worker.yaml, hello.yaml
                     (variables greeting=!Name and port=!TcpPort substituted and checked)
 
-quickstart: OK, all example configs are valid.
+quickstart: OK, all example configs are valid and lithos runs them.
   check again:      $CHECK -C $ETC/master.yaml
   compiled config:  $LXCCONF --master $ETC/master.yaml demo worker 0
+  run the command:  $CMD --master $ETC/master.yaml demo hello
+  what runs:        $PS -C $ETC/master.yaml     (lxc-ls --fancy -P /var/lib/lithos-example/lxc)
+  enter one:        lxc-attach -P /var/lib/lithos-example/lxc -n demo.worker.0 -- sh
+  reload configs:   kill -QUIT \$(cat $PIDFILE)
+  stop everything:  kill -TERM \$(cat $PIDFILE)
 EOT
