@@ -22,7 +22,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <netdb.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -213,6 +212,32 @@ static int write_file(const char *dir, const char *name, const char *data, size_
 	return close(fd);
 }
 
+/* First address a hosts file gives `name`, or "" */
+static void hosts_file_lookup(const char *file, const char *name, char *out, size_t len)
+{
+	out[0] = 0;
+	FILE *f = file ? fopen(file, "re") : NULL;
+	if (!f)
+		return;
+	char *line = NULL;
+	size_t cap = 0;
+	while (!out[0] && getline(&line, &cap, f) > 0) {
+		char *hash = strchr(line, '#');
+		if (hash)
+			*hash = 0;
+		char *save = NULL, *ip = strtok_r(line, " \t\n", &save);
+		if (!ip || !strcmp(ip, "127.0.0.1") || !strcmp(ip, "::1"))
+			continue;
+		for (char *n = strtok_r(NULL, " \t\n", &save); n; n = strtok_r(NULL, " \t\n", &save))
+			if (!strcmp(n, name)) {
+				snprintf(out, len, "%s", ip);
+				break;
+			}
+	}
+	free(line);
+	fclose(f);
+}
+
 static int pre_start(struct hookcfg *h)
 {
 	if (remove_tree(h->state_dir) < 0) {
@@ -314,13 +339,10 @@ static int pre_start(struct hookcfg *h)
 			const char *ip = h->container_ip;
 			char addr[64] = "";
 			if (!ip) {
-				struct addrinfo hints = { .ai_flags = AI_ADDRCONFIG, .ai_socktype = SOCK_STREAM };
-				struct addrinfo *res = NULL;
-				if (getaddrinfo(hn, NULL, &hints, &res) == 0 && res) {
-					getnameinfo(res->ai_addr, res->ai_addrlen, addr, sizeof(addr), NULL, 0,
-						    NI_NUMERICHOST);
-					freeaddrinfo(res);
-				}
+				/* the host's own address from its hosts file only: a
+				 * DNS lookup here would stall every start while DNS
+				 * is slow or down */
+				hosts_file_lookup(h->hosts_file, hn, addr, sizeof(addr));
 				ip = addr[0] ? addr : NULL;
 			}
 			if (ip)
