@@ -1,5 +1,6 @@
 #include "lxcconf.h"
 #include "paths.h"
+#include "validate.h"
 
 #include <arpa/inet.h>
 #include <string.h>
@@ -76,25 +77,6 @@ static uint32_t map_to_host(const struct idmap *m, uint32_t id)
 		if (id >= m->v[i].inside && (uint64_t)id < (uint64_t)m->v[i].inside + m->v[i].count)
 			return m->v[i].outside + (id - m->v[i].inside);
 	return UINT32_MAX;
-}
-
-static const struct kv *match_virtual(const struct kvlist *l, const char *path)
-{
-	const struct kv *best = NULL;
-	size_t best_len = 0;
-	for (size_t i = 0; i < l->n; i++) {
-		const char *k = l->v[i].key;
-		size_t n = strlen(k);
-		while (n > 1 && k[n - 1] == '/')
-			n--;
-		if (strncmp(path, k, n) == 0 && (path[n] == 0 || path[n] == '/' || n == 1)) {
-			if (!best || n > best_len) {
-				best = &l->v[i];
-				best_len = n;
-			}
-		}
-	}
-	return best;
 }
 
 /* Host path behind a virtual path: the sandbox's directory + the rest. */

@@ -289,7 +289,7 @@ static void check_id(const char *what, const char *allow_key, uint32_t id, struc
 /* ---- volumes ---- */
 
 /* Longest virtual path that is `path` or a parent of it. */
-static const struct kv *match_virtual(const struct kvlist *l, const char *path)
+const struct kv *match_virtual(const struct kvlist *l, const char *path)
 {
 	const struct kv *best = NULL;
 	size_t best_len = 0;

@@ -35,6 +35,10 @@ bool validate_entry(const struct sandbox_config *s, const struct process_entry *
  * value.  Returns NULL or a message (caller frees). */
 char *check_references(const char *s, const struct container_config *cc, bool env_value);
 
+/* The entry of a sandbox's readonly-paths/writable-paths whose virtual
+ * path is `path` or its longest parent; NULL if none. */
+const struct kv *match_virtual(const struct kvlist *l, const char *path);
+
 /* Variable value checks, NULL or a message (caller frees). */
 char *check_variable_value(const struct variable *var, const char *value,
 			   const struct sandbox_config *s);
