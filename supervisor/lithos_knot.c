@@ -77,17 +77,27 @@ static int place_fds(struct fdmap *map, size_t n)
 		int fl = fcntl(map[i].child, F_GETFD);
 		fcntl(map[i].child, F_SETFD, fl & ~FD_CLOEXEC);
 	}
-	/* close everything from 3 up that is not a target */
-	int maxfd = (int)sysconf(_SC_OPEN_MAX);
-	if (maxfd < 0 || maxfd > 65536)
-		maxfd = 65536;
-	for (int fd = 3; fd < maxfd; fd++) {
-		bool keep = false;
-		for (size_t i = 0; i < n; i++)
-			keep |= map[i].child == fd;
-		if (!keep)
-			close(fd);
+	/* close everything from 3 up that is not a target: close_range over
+	 * the gaps between the targets, not one close() per possible fd */
+	int *targets = xcalloc(n + 1, sizeof(int));
+	for (size_t i = 0; i < n; i++)
+		targets[i] = map[i].child;
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && targets[j - 1] > targets[j]; j--) {
+			int tmp = targets[j];
+			targets[j] = targets[j - 1];
+			targets[j - 1] = tmp;
+		}
+	unsigned lo = 3;
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned)targets[i] < lo)
+			continue;
+		if ((unsigned)targets[i] > lo)
+			close_range(lo, (unsigned)targets[i] - 1, 0);
+		lo = (unsigned)targets[i] + 1;
 	}
+	close_range(lo, ~0U, 0);
+	free(targets);
 	return 0;
 }
 
