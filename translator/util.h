@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <malloc.h>
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t sz);
@@ -44,9 +45,11 @@ static inline void fclosep(FILE **f) { if (*f) fclose(*f); }
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Append one element to a dynamic array (v, n), growing it. */
+/* Append one element to a malloc'd dynamic array (v, n), growing it by
+ * doubling (malloc_usable_size tells the capacity, so callers keep only n). */
 #define VEC_PUSH(v, n, item) do { \
-	(v) = xrealloc((v), ((n) + 1) * sizeof(*(v))); \
+	if (!(v) || malloc_usable_size(v) < ((n) + 1) * sizeof(*(v))) \
+		(v) = xrealloc((v), 2 * ((n) + 1) * sizeof(*(v))); \
 	(v)[(n)++] = (item); \
 } while (0)
 
