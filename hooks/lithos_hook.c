@@ -363,17 +363,9 @@ static int pre_start(struct hookcfg *h)
  * container if its knot dies (a monitor-less container would run on). */
 static void record_init(struct hookcfg *h, const char *pid)
 {
-	char *path = xasprintf("/proc/%s/stat", pid);
-	char *stat = read_file_limited(path, 4096, NULL);
-	free(path);
-	if (!stat)
+	unsigned long long start = proc_starttime(atol(pid));
+	if (!start)
 		return;
-	char *p = strrchr(stat, ')');
-	for (int field = 2; p && *p && field < 22; p++)
-		if (*p == ' ')
-			field++;
-	unsigned long long start = p ? strtoull(p, NULL, 10) : 0;
-	free(stat);
 	char *tmp = xasprintf("%s.tmp", h->init_file);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd >= 0) {

@@ -134,24 +134,6 @@ static void record_body(struct buf *b, const struct process_entry *e, const char
 	buf_puts(b, "}\n");
 }
 
-static int mkdir_parents(const char *path, mode_t mode)
-{
-	char *p = xstrdup(path);
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = 0;
-		if (mkdir(p, mode) < 0 && errno != EEXIST) {
-			free(p);
-			return -1;
-		}
-		*s = '/';
-	}
-	int r = mkdir(p, mode) < 0 && errno != EEXIST ? -1 : 0;
-	free(p);
-	return r;
-}
-
 static void rotate(const char *path)
 {
 	char *last = xasprintf("%s.%d", path, CONFIGLOG_KEEP);
@@ -229,7 +211,7 @@ int configlog_record_at(const struct master_config *m, const struct sandbox_conf
 	char *path = xasprintf("%s/%s.log", m->config_log_dir, s->name);
 	int rc = -1;
 	struct stat st;
-	if (mkdir_parents(m->config_log_dir, 0755) < 0) {
+	if (mkdir_p(m->config_log_dir, 0755) < 0) {
 		*err = xasprintf("config log: cannot create %s: %s", m->config_log_dir,
 				 strerror(errno));
 		goto out;

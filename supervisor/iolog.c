@@ -2,6 +2,7 @@
 #include "lxcrun.h"
 #include "paths.h"
 #include "util.h"
+#include "validate.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -40,17 +41,12 @@ static int open_in_volume(const struct instance *in, char **err)
 				 file);
 		return -1;
 	}
-	const struct kv *kv = NULL;
-	size_t klen = 0;
-	for (size_t i = 0; i < s->writable_paths.n; i++) {
-		const char *k = s->writable_paths.v[i].key;
-		size_t n = strlen(k);
-		if (!strncmp(best->path, k, n) && (best->path[n] == 0 || best->path[n] == '/') &&
-		    n >= klen) {
-			kv = &s->writable_paths.v[i];
-			klen = n;
-		}
-	}
+	const struct kv *kv = match_virtual(&s->writable_paths, best->path);
+	size_t klen = kv ? strlen(kv->key) : 0;
+	while (klen > 1 && kv->key[klen - 1] == '/')
+		klen--;
+	if (klen == 1)
+		klen = 0; /* the virtual path "/" */
 	if (!kv) {
 		*err = xasprintf("volume %s is not a writable path of the sandbox", best->mountpoint);
 		return -1;

@@ -159,14 +159,7 @@ static void reload(struct tree *t)
 	strlist_free(&args);
 	free(lockarg);
 	free(state);
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGCHLD);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGQUIT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
+	/* still the old image: the signals stayed blocked for the signalfd */
 	tree_metrics_open(t);
 	tree_metric_setup(t);
 }
@@ -318,8 +311,11 @@ int main(int argc, char **argv)
 
 	for (;;) {
 		ports_gc(&t);
-		tree_write_status(&t);
-		tree_metric_flush(&t);
+		if (t.dirty) {
+			tree_write_status(&t);
+			tree_metric_flush(&t);
+			t.dirty = false;
+		}
 		if (t.stopping) {
 			bool any = false;
 			for (size_t i = 0; i < t.n_children; i++)

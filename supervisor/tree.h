@@ -85,6 +85,7 @@ struct tree {
 	size_t n_ports;
 	struct metrics *metrics;
 	bool stopping;
+	bool dirty;          /* status and metric levels to write out */
 	uint64_t reloads;
 };
 

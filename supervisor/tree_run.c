@@ -284,6 +284,7 @@ int tree_start(struct tree *t, struct child *c, const struct want *w)
 		c->deadline = now_mono() + 1;
 		return -1;
 	}
+	t->dirty = true;
 	c->pid = pid;
 	c->pidfd = -1;
 	c->state = CH_RUNNING;
@@ -319,18 +320,7 @@ static pid_t recorded_init(struct tree *t, const char *lxc_name)
 	fclose(fh);
 	if (n != 2 || pid <= 1)
 		return 0;
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	char *stat = read_file_limited(path, 4096, NULL);
-	if (!stat)
-		return 0;
-	char *p = strrchr(stat, ')');
-	for (int field = 2; p && *p && field < 22; p++)
-		if (*p == ' ')
-			field++;
-	unsigned long long st = p ? strtoull(p, NULL, 10) : 0;
-	free(stat);
-	return st == start ? pid : 0;
+	return proc_starttime(pid) == start ? pid : 0;
 }
 
 static int term_payload(struct tree *t, const char *lxc_name)
@@ -356,6 +346,7 @@ void tree_stop(struct tree *t, struct child *c)
 {
 	if (c->state != CH_RUNNING)
 		return;
+	t->dirty = true;
 	if (!c->term_sent) {
 		/* SIGTERM once, to the process itself (the children of the
 		 * container's init): stopping through LXC would give it only a
@@ -366,7 +357,6 @@ void tree_stop(struct tree *t, struct child *c)
 		c->deadline = now_mono() + c->kill_timeout;
 		log_info("Stopping %s (SIGTERM, kill-timeout %.1fs)", c->name, c->kill_timeout);
 	}
-	(void)t;
 }
 
 static void kill_hard(struct tree *t, struct child *c)
@@ -387,6 +377,7 @@ static void kill_hard(struct tree *t, struct child *c)
 
 void tree_child_died(struct tree *t, struct child *c, int code)
 {
+	t->dirty = true;
 	bool failure = !c->term_sent;
 	for (size_t i = 0; failure && i < c->n_normal_codes; i++)
 		if ((int)c->normal_codes[i] == code)
@@ -525,7 +516,7 @@ void tree_reconcile(struct tree *t)
 		tree_start(t, &t->children[t->n_children - 1], w);
 	}
 	tree_metric_setup(t);
-	tree_write_status(t);
+	t->dirty = true;
 }
 
 static void json_str(FILE *f, const char *s)

@@ -112,6 +112,23 @@ void buf_free(struct buf *b)
 	b->len = b->cap = 0;
 }
 
+unsigned long long proc_starttime(long pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	char *stat = read_file_limited(path, 4096, NULL);
+	if (!stat)
+		return 0;
+	/* the command name in field 2 may hold spaces: count after its ")" */
+	char *p = strrchr(stat, ')');
+	for (int field = 2; p && *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	unsigned long long start = p ? strtoull(p, NULL, 10) : 0;
+	free(stat);
+	return start;
+}
+
 int mkdir_p(const char *path, unsigned mode)
 {
 	char *p = xstrdup(path);

@@ -54,6 +54,10 @@ static inline void fclosep(FILE **f) { if (*f) fclose(*f); }
 } while (0)
 
 bool str_has_prefix(const char *s, const char *prefix);
+/* Start time of a process (field 22 of /proc/PID/stat, clock ticks since
+ * boot): with the pid it names one process even after pid reuse.  0 if
+ * the process is gone. */
+unsigned long long proc_starttime(long pid);
 /* mkdir -p; 0 or -1 with errno. */
 int mkdir_p(const char *path, unsigned mode);
 /* rm -r that never follows symlinks nor leaves the filesystem of `dir`;
