@@ -40,12 +40,18 @@ static int load_secret_file(const struct instance *in, struct secret_env **vars,
 		free(shown);
 		return -1;
 	}
-	char *buf = xmalloc((size_t)st.st_size + 1);
 	size_t len = 0;
-	ssize_t r;
-	while (len < (size_t)st.st_size && (r = read(fd, buf + len, (size_t)st.st_size - len)) > 0)
-		len += (size_t)r;
+	char *buf = read_fd_limited(fd, 1 << 20, &len, true);
+	int read_errno = errno;
 	close(fd);
+	if (!buf) {
+		diag_add(d, cc->file, cc->secret_environ_file_pos.line, cc->secret_environ_file_pos.col,
+			 "secret-environ-file %s: cannot read it inside the image: %s; expected a YAML file in the image",
+			 f, strerror(read_errno));
+		free(path);
+		free(shown);
+		return -1;
+	}
 	struct ydoc doc;
 	int rc = -1;
 	if (ydoc_load_buffer(&doc, shown, buf, len, d) == 0) {

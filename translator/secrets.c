@@ -545,47 +545,6 @@ int secrets_check_key_file(const char *path, char **err)
 	return check_key_stat(&st, path, err);
 }
 
-/* Read an open regular file of at most max bytes. */
-static char *read_fd_limited(int fd, size_t max, size_t *len_out)
-{
-	size_t cap = 4096, len = 0;
-	char *p = xmalloc(cap);
-	for (;;) {
-		if (len + 1 >= cap) {
-			if (cap > max + 1) {
-				wipe_free(p, cap);
-				errno = EFBIG;
-				return NULL;
-			}
-			char *q = xmalloc(cap * 2);
-			memcpy(q, p, len);
-			wipe_free(p, cap);
-			p = q;
-			cap *= 2;
-		}
-		ssize_t r = read(fd, p + len, cap - len - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = errno;
-			wipe_free(p, cap);
-			errno = e;
-			return NULL;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	if (len > max) {
-		wipe_free(p, cap);
-		errno = EFBIG;
-		return NULL;
-	}
-	p[len] = 0;
-	*len_out = len;
-	return p;
-}
-
 int secrets_load_private_keys(const char *path, unsigned flags,
 			      struct secrets_keyset *ks, char **err)
 {
@@ -602,7 +561,7 @@ int secrets_load_private_keys(const char *path, unsigned flags,
 		return fail(err, "%s: key file is not a regular file", path);
 	}
 	size_t len;
-	char *text = read_fd_limited(fd, SECRETS_KEY_FILE_MAX, &len);
+	char *text = read_fd_limited(fd, SECRETS_KEY_FILE_MAX, &len, true);
 	if (!text)
 		return fail(err, "%s: %s", path, errno_text(errno));
 	int rc = secrets_parse_private_keys(text, len, path, ks, err);

@@ -173,6 +173,57 @@ bool str_has_prefix(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/* Drop a buffer that may hold key material: zero it first when asked. */
+static void drop_buf(char *p, size_t cap, bool wipe)
+{
+	if (wipe)
+		explicit_bzero(p, cap);
+	free(p);
+}
+
+char *read_fd_limited(int fd, size_t max, size_t *len_out, bool wipe)
+{
+	size_t cap = 4096, len = 0;
+	char *p = xmalloc(cap);
+	for (;;) {
+		if (len + 1 >= cap) {
+			if (cap > max + 1) {
+				drop_buf(p, cap, wipe);
+				errno = EFBIG;
+				return NULL;
+			}
+			/* a fresh buffer instead of realloc: realloc may leave
+			 * a copy of the old contents in freed memory */
+			char *q = xmalloc(cap * 2);
+			memcpy(q, p, len);
+			drop_buf(p, cap, wipe);
+			p = q;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, p + len, cap - len - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			drop_buf(p, cap, wipe);
+			errno = e;
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	if (len > max) {
+		drop_buf(p, cap, wipe);
+		errno = EFBIG;
+		return NULL;
+	}
+	p[len] = 0;
+	if (len_out)
+		*len_out = len;
+	return p;
+}
+
 char *read_file_limited(const char *path, size_t max, size_t *len_out)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
@@ -193,38 +244,5 @@ char *read_file_limited(const char *path, size_t max, size_t *len_out)
 		errno = EFBIG;
 		return NULL;
 	}
-	size_t cap = (size_t)st.st_size + 1, len = 0;
-	char *p = xmalloc(cap);
-	for (;;) {
-		if (len + 1 >= cap) {
-			if (cap > max + 1) {
-				free(p);
-				errno = EFBIG;
-				return NULL;
-			}
-			cap *= 2;
-			p = xrealloc(p, cap);
-		}
-		ssize_t r = read(fd, p + len, cap - len - 1);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			int e = errno;
-			free(p);
-			errno = e;
-			return NULL;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	if (len > max) {
-		free(p);
-		errno = EFBIG;
-		return NULL;
-	}
-	p[len] = 0;
-	if (len_out)
-		*len_out = len;
-	return p;
+	return read_fd_limited(fd, max, len_out, false);
 }

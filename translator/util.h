@@ -66,5 +66,9 @@ int remove_tree(const char *dir);
 /* Read a whole regular file (at most max bytes); NULL + errno on failure.
  * EFBIG when larger than max, EISDIR/EINVAL when not a regular file. */
 char *read_file_limited(const char *path, size_t max, size_t *len_out);
+/* Read an open fd to its end (at most max bytes, else EFBIG); with wipe,
+ * every buffer dropped on the way (growth, errors) is zeroed first, for
+ * key material.  NUL-terminated; NULL + errno on failure. */
+char *read_fd_limited(int fd, size_t max, size_t *len_out, bool wipe);
 
 #endif

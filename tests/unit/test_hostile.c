@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -510,6 +511,54 @@ static void on_alarm(int sig)
 	_exit(1);
 }
 
+/* read_fd_limited on a stream (no size known up front): content across
+ * several buffer growths comes back whole, one byte over the limit is
+ * EFBIG, with and without wiping. */
+static void test_read_fd_limited(void)
+{
+	for (int wipe = 0; wipe <= 1; wipe++) {
+		for (size_t n = 0; n <= 20000; n += 10000) {
+			int p[2];
+			if (pipe(p) < 0) {
+				ok(0, "pipe: %s", strerror(errno));
+				return;
+			}
+			pid_t pid = fork();
+			if (pid == 0) {
+				close(p[0]);
+				for (size_t i = 0; i < n; i++)
+					if (write(p[1], &"0123456789"[i % 10], 1) != 1)
+						_exit(1);
+				_exit(0);
+			}
+			close(p[1]);
+			size_t len = 7;
+			char *s = read_fd_limited(p[0], 20000, &len, wipe);
+			close(p[0]);
+			waitpid(pid, NULL, 0);
+			bool same = s && len == n && strlen(s) == n;
+			for (size_t i = 0; same && i < n; i++)
+				same = s[i] == "0123456789"[i % 10];
+			ok(same, "read_fd_limited(wipe=%d) returns all %zu bytes of a pipe", wipe, n);
+			free(s);
+		}
+		int p[2];
+		if (pipe(p) < 0)
+			return;
+		char big[4097];
+		memset(big, 'x', sizeof(big));
+		if (write(p[1], big, sizeof(big)) != (ssize_t)sizeof(big))
+			ok(0, "write");
+		close(p[1]);
+		errno = 0;
+		char *s = read_fd_limited(p[0], 4096, NULL, wipe);
+		ok(!s && errno == EFBIG, "read_fd_limited(wipe=%d): 4097 bytes with a limit of 4096 is EFBIG (errno %d)",
+		   wipe, errno);
+		close(p[0]);
+		free(s);
+	}
+}
+
 int main(void)
 {
 	const char *sd = getenv("HOSTILE_SLOWDOWN");
@@ -532,6 +581,7 @@ int main(void)
 	test_not_a_file();
 	test_aliases_and_documents();
 	test_big_collections();
+	test_read_fd_limited();
 
 	diags_free(&D);
 	rmdir(tmpdir);
