@@ -38,26 +38,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-n=0
-failed=0
-ok() { # ok CONDITION-EXIT-STATUS NAME
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-}
-is() { # is GOT WANT NAME
-	if [ "$1" = "$2" ]; then
-		ok 0 "$3"
-	else
-		ok 1 "$3"
-		printf '%s\n' "$1" | sed 's/^/#   got:      /'
-		printf '%s\n' "$2" | sed 's/^/#   expected: /'
-	fi
-}
+. "$top_srcdir/tests/lib/tap.sh"
 reader() { "$PYTHON" "$READER" "$@"; }
 size() { wc -c < "$1" | tr -d ' '; }
 T=$(printf '\t')
@@ -211,5 +192,4 @@ is $? 1 "reader rejects a Prometheus counter without _total"
 reader >/dev/null 2>&1
 is $? 2 "reader without arguments: usage, status 2"
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+done_testing

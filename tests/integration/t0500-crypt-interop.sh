@@ -33,26 +33,7 @@ fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/t0500.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-n=0
-failed=0
-ok() { # ok CONDITION-EXIT-STATUS NAME
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-}
-is() { # is GOT WANT NAME
-	if [ "$1" = "$2" ]; then
-		ok 0 "$3"
-	else
-		ok 1 "$3"
-		echo "#   got:      '$1'"
-		echo "#   expected: '$2'"
-	fi
-}
+. "$top_srcdir/tests/lib/tap.sh"
 py() { "$PYTHON" "$HELPER" "$@"; }
 # one_line_error FILE: exactly one line on stderr
 one_line() { [ "$(wc -l < "$1")" -eq 1 ]; }
@@ -186,5 +167,4 @@ for c in encrypt decrypt check-key; do
 done
 "$CRYPT" --help | grep -q "check-key"; ok $? "lithos_crypt --help lists the commands"
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+done_testing
