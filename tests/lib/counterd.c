@@ -1,0 +1,270 @@
+/* counterd: the stateful test daemon of the CRIU tests (issue 6).
+ *
+ * Built by the tests with `gcc -static` (tests/lib/criutest.sh,
+ * ct_build_counterd) and copied into the busybox test image; it needs
+ * nothing else.  Its whole point is state that lives only in its memory,
+ * so a checkpoint/restore or a migration that restarted it instead of
+ * restoring it is visible:
+ *
+ *   - a random 64-bit "token" chosen at start (same token = same process
+ *     image, not a fresh start);
+ *   - "ticks": incremented once per interval (--interval MS, default 100)
+ *     while the process runs; a frozen or dumped process does not tick;
+ *   - "requests": incremented once per TCP connection served, so a client
+ *     knows the exact value the next answer must carry;
+ *   - optionally N MiB of memory (--mem MIB), every page written at start,
+ *     and a window of it re-written on every tick (--dirty PAGES per tick,
+ *     walking round-robin through the buffer) so pre-dumps have something
+ *     to do; a checksum of the first word of every page is kept up to date
+ *     and recomputed on every request ("memok=1" when the memory is intact).
+ *
+ * Every connection gets one line and is closed:
+ *   counterd token=HEX ticks=N requests=N pid=N mem_mib=N dirtied=N memok=1|0
+ * (requests counts this connection; dirtied: pages re-written since start).
+ * The daemon never reads from a connection.  SIGTERM/SIGINT: exits 0 after printing the state
+ * on stdout.  The socket is either inherited (--fd N: a lithos tcp-port fd,
+ * already listening) or bound here (--port P [--host ADDR], default
+ * 0.0.0.0), with SO_REUSEADDR.  --ready FILE: written (the first answer
+ * line) once the daemon listens and its memory is allocated and written.
+ *
+ * Exit codes: 0 on SIGTERM/SIGINT, 2 usage, 1 runtime error. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAGE 4096UL
+
+static volatile sig_atomic_t stop;
+static uint64_t token, ticks, requests, dirtied, sum, gen;
+static unsigned char *mem;
+static size_t npages, cursor, dirty_per_tick;
+static unsigned long mem_mib;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* the word page i holds after generation g wrote it */
+static uint64_t word(size_t i, uint64_t g)
+{
+	uint64_t x = token ^ ((uint64_t)i * 0x9e3779b97f4a7c15ULL) ^ (g << 1);
+	x ^= x >> 31;
+	return x * 0xbf58476d1ce4e5b9ULL;
+}
+
+static void write_page(size_t i, uint64_t g)
+{
+	uint64_t *p = (uint64_t *)(mem + i * PAGE), old = p[0];
+	uint64_t w = word(i, g);
+	/* the whole page is written, not just one word: it must be dirty and
+	 * hold non-zero data (zero pages are cheap for CRIU) */
+	for (size_t k = 0; k < PAGE / sizeof(uint64_t); k += 8)
+		p[k] = w + k;
+	sum = sum - old + w;
+}
+
+static void tick(void)
+{
+	ticks++;
+	if (!npages || !dirty_per_tick)
+		return;
+	gen++;
+	for (size_t n = 0; n < dirty_per_tick; n++) {
+		write_page(cursor, gen);
+		cursor = (cursor + 1) % npages;
+		dirtied++;
+	}
+}
+
+static int mem_ok(void)
+{
+	uint64_t s = 0;
+	for (size_t i = 0; i < npages; i++)
+		s += ((uint64_t *)(mem + i * PAGE))[0];
+	return s == sum;
+}
+
+static int status_line(char *buf, size_t len)
+{
+	return snprintf(buf, len,
+			"counterd token=%016llx ticks=%llu requests=%llu pid=%d mem_mib=%lu dirtied=%llu memok=%d\n",
+			(unsigned long long)token, (unsigned long long)ticks,
+			(unsigned long long)requests, (int)getpid(), mem_mib,
+			(unsigned long long)dirtied, mem_ok());
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: counterd (--fd N | --port P [--host ADDR]) [--interval MS] "
+			"[--mem MIB] [--dirty PAGES-PER-TICK] [--ready FILE]\n");
+	return 2;
+}
+
+static int parse_ul(const char *s, unsigned long *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || end == s || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long fd_arg = (unsigned long)-1, port = 0, interval = 100, dirty = 0, v;
+	const char *host = "0.0.0.0", *ready = NULL;
+	int lfd;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	setvbuf(stderr, NULL, _IONBF, 0);
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!val)
+			return usage();
+		if (!strcmp(a, "--host")) {
+			host = val;
+		} else if (!strcmp(a, "--ready")) {
+			ready = val;
+		} else if (parse_ul(val, &v) < 0) {
+			fprintf(stderr, "counterd: %s: not a number: %s\n", a, val);
+			return usage();
+		} else if (!strcmp(a, "--fd")) {
+			fd_arg = v;
+		} else if (!strcmp(a, "--port")) {
+			port = v;
+		} else if (!strcmp(a, "--interval")) {
+			interval = v ? v : 1;
+		} else if (!strcmp(a, "--mem")) {
+			mem_mib = v;
+		} else if (!strcmp(a, "--dirty")) {
+			dirty = v;
+		} else {
+			return usage();
+		}
+		i++;
+	}
+	if ((fd_arg == (unsigned long)-1) == (port == 0) || port > 65535)
+		return usage();
+
+	int r = open("/dev/urandom", O_RDONLY);
+	if (r < 0 || read(r, &token, sizeof(token)) != (ssize_t)sizeof(token)) {
+		/* no /dev/urandom in the container: time and pid will do */
+		token = now_ms() * 1000003ULL ^ (uint64_t)getpid() << 40;
+	}
+	if (r >= 0)
+		close(r);
+
+	if (fd_arg != (unsigned long)-1) {
+		lfd = (int)fd_arg;
+		int type;
+		socklen_t tl = sizeof(type);
+		if (getsockopt(lfd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0) {
+			fprintf(stderr, "counterd: fd %d is not a socket: %s\n", lfd, strerror(errno));
+			return 1;
+		}
+	} else {
+		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+		int one = 1;
+		if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+			fprintf(stderr, "counterd: --host %s: not an IPv4 address\n", host);
+			return 2;
+		}
+		lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+		    bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 64) < 0) {
+			fprintf(stderr, "counterd: listen on %s:%lu: %s\n", host, port, strerror(errno));
+			return 1;
+		}
+	}
+	fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) | O_NONBLOCK);
+
+	if (mem_mib) {
+		size_t len = (size_t)mem_mib << 20;
+		mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (mem == MAP_FAILED) {
+			fprintf(stderr, "counterd: mmap %lu MiB: %s\n", mem_mib, strerror(errno));
+			return 1;
+		}
+		npages = len / PAGE;
+		for (size_t i = 0; i < npages; i++)
+			write_page(i, 0);
+		dirty_per_tick = dirty > npages ? npages : dirty;
+	}
+
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	char line[256];
+	int n = status_line(line, sizeof(line));
+	fputs(line, stdout);
+	if (ready) {
+		char tmp[4096];
+		snprintf(tmp, sizeof(tmp), "%s.tmp", ready);
+		FILE *f = fopen(tmp, "w");
+		if (!f || fputs(line, f) < 0 || fclose(f) != 0 || rename(tmp, ready) < 0) {
+			fprintf(stderr, "counterd: --ready %s: %s\n", ready, strerror(errno));
+			return 1;
+		}
+	}
+
+	uint64_t next = now_ms() + interval;
+	while (!stop) {
+		uint64_t t = now_ms();
+		if (t >= next) {
+			tick();
+			/* no catch-up: time spent frozen or dumped is not counted */
+			next = now_ms() + interval;
+			continue;
+		}
+		struct pollfd p = { lfd, POLLIN, 0 };
+		int pr = poll(&p, 1, (int)(next - t));
+		if (pr < 0 && errno != EINTR) {
+			fprintf(stderr, "counterd: poll: %s\n", strerror(errno));
+			return 1;
+		}
+		if (pr <= 0)
+			continue;
+		for (;;) {
+			int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+			if (c < 0) {
+				if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+				    errno != ECONNABORTED)
+					fprintf(stderr, "counterd: accept: %s\n", strerror(errno));
+				break;
+			}
+			requests++;
+			n = status_line(line, sizeof(line));
+			if (write(c, line, (size_t)n) < 0)
+				fprintf(stderr, "counterd: write: %s\n", strerror(errno));
+			close(c);
+		}
+	}
+	status_line(line, sizeof(line));
+	fputs(line, stdout);
+	return 0;
+}
