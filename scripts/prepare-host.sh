@@ -3,6 +3,8 @@
 #
 #  - root gets the subordinate id range 100000-165535 in /etc/subuid and
 #    /etc/subgid (needed for lxc.idmap / user namespaces);
+#  - a CRIU that passes `criu check` (scripts/install-criu.sh: the system's,
+#    or criu 4.x from Debian 13 in /opt/lithos-criu, with wrappers);
 #  - the loopback interface is up (tests talk to containers over loopback);
 #  - sanity checks of what LXC needs (user namespaces, cgroup mounts), with
 #    warnings only: the tests that depend on them skip with a reason.
@@ -37,6 +39,9 @@ ensure_line /etc/subgid "$SUBID_LINE"
 if command -v ip >/dev/null 2>&1; then
 	ip link set lo up 2>/dev/null || true
 fi
+
+# CRIU for checkpoint/restore (lithos_checkpoint, lithos_restore)
+"$(dirname "$0")/install-criu.sh"
 
 # LXC's default container path
 mkdir -p /var/lib/lxc
