@@ -138,6 +138,8 @@ struct sandbox_config {
 	struct bridged_network *bridged_network;
 	char *secrets_private_key;
 	struct strlist secrets_namespaces; /* default [""] */
+	bool migratable;        /* daemons can be checkpointed with CRIU */
+	struct pos migratable_pos;
 };
 
 /* ---------------- processes/NAME.yaml ---------------- */

@@ -151,6 +151,11 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 	const struct idmap *umap = cc->uid_map.set ? &cc->uid_map : s->uid_map.set ? &s->uid_map : NULL;
 	const struct idmap *gmap = cc->gid_map.set ? &cc->gid_map : s->gid_map.set ? &s->gid_map : NULL;
 	bool userns = umap != NULL;
+	/* checkpoint/restore with CRIU (docs/criu-notes.md): the process
+	 * itself is the container's pid 1, so that every process of the
+	 * container is a file of the image (lxc's init would be a fork of the
+	 * host's lithos_knot, which CRIU cannot dump) */
+	bool migratable = s->migratable && !in->is_command;
 
 	buf_printf(out, "# lxc.conf compiled by lithos-lxc for %s\n", in->name);
 	buf_printf(out, "# sandbox %s, process %s, instance %u, config %s\n", s->name,
@@ -233,8 +238,9 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 		if (is_pid)
 			/* lxc's init is pid 1 and the process its first child,
 			 * after the mount hook when there is one: LXC forks it
-			 * inside the pid namespace before init */
-			v = has_mount_hook(in) ? "3" : "2";
+			 * inside the pid namespace before init; a migratable
+			 * daemon is pid 1 itself */
+			v = migratable ? "1" : has_mount_hook(in) ? "3" : "2";
 		if (has_newline(k) || has_newline(v)) {
 			diag_add(d, cf, env.v[i].pos.line, env.v[i].pos.col,
 				 "environ: %s: value contains a newline; expected a single-line value", k);
@@ -421,6 +427,14 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 	}
 	buf_puts(out, "\n");
 
+	if (migratable) {
+		buf_puts(out, "# checkpoint/restore (sandbox migratable: true): CRIU dumps this\n");
+		buf_puts(out, "# container (lithos_checkpoint).  It has no console and no ttys\n");
+		buf_puts(out, "# (lxc.console.path = none, lxc.tty.max = 0 above), no user namespace,\n");
+		buf_puts(out, "# and the process is started as pid 1 without lxc's init\n");
+		buf_puts(out, "# (lithos.migratable below tells lithos_knot).\n\n");
+	}
+
 	/* hooks and what they need to know */
 	buf_puts(out, "# hooks: state dir, resolv.conf and hosts, after-setup-command\n");
 	buf_printf(out, "lxc.hook.pre-start = %s\n", f->hook);
@@ -436,6 +450,8 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 		hook_kv(out, "readonly-recursive", "sys");
 	free(remounts);
 	hook_kv(out, "state-dir", f->state_dir);
+	if (migratable)
+		hook_kv(out, "migratable", "1");
 	if (f->stdio_log)
 		hook_kv(out, "stdio-log", f->stdio_log);
 	if (f->init_file)

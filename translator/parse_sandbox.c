@@ -311,6 +311,12 @@ bool dec_namespaces(struct dctx *c, const struct ynode *v, const char *what, str
 	return ok;
 }
 
+static bool f_migratable(struct dctx *c, const struct ynode *v, void *o)
+{
+	S(o)->migratable_pos = node_pos(v);
+	return dec_bool(c, v, "migratable", &S(o)->migratable);
+}
+
 static bool f_secrets_namespaces(struct dctx *c, const struct ynode *v, void *o)
 {
 	return dec_namespaces(c, v, "secrets-namespaces", &S(o)->secrets_namespaces);
@@ -339,6 +345,7 @@ static const struct field sandbox_fields[] = {
 	{ "bridged-network", f_bridged_network, 0, NULL },
 	{ "secrets-private-key", f_secrets_private_key, 0, NULL },
 	{ "secrets-namespaces", f_secrets_namespaces, 0, NULL },
+	{ "migratable", f_migratable, 0, NULL },
 };
 
 static void sandbox_defaults(struct sandbox_config *s, const char *name, const char *path)
@@ -381,6 +388,14 @@ static void sandbox_check(struct sandbox_config *s, struct dctx *c)
 	if (s->uid_map.set && !s->gid_map.set)
 		diag_add(c->d, c->file, s->uid_map.pos.line, s->uid_map.pos.col,
 			 "uid-map without gid-map; expected both uid-map and gid-map, or neither");
+	/* CRIU 4.1 through liblxc 5.0 restores no user-namespaced lithos
+	 * container (docs/criu-notes.md): with the host network the recursive
+	 * read-only bind of /sys cannot be re-created, with a bridge the veth
+	 * cannot be created from inside the user namespace */
+	if (s->migratable && s->uid_map.set)
+		diag_add(c->d, c->file, s->migratable_pos.line, s->migratable_pos.col,
+			 "migratable: true with uid-map (line %u): CRIU cannot restore containers with a user namespace here; expected migratable: false or no uid-map/gid-map",
+			 s->uid_map.pos.line);
 	/* sorted writable keys: a kvlist_get per readonly path was quadratic */
 	const char **w = xcalloc(s->writable_paths.n, sizeof(*w));
 	for (size_t i = 0; i < s->writable_paths.n; i++)

@@ -409,6 +409,14 @@ bool validate_container(const struct sandbox_config *s, const struct process_ent
 			 "gid-map is set both here and in sandbox %s (%s); expected it in only one of them",
 			 s->name, s->file);
 
+	/* checkpoint/restore: see sandbox_check */
+	if (s->migratable && (cc->uid_map.set || cc->gid_map.set)) {
+		struct pos p = cc->uid_map.set ? cc->uid_map.pos : cc->gid_map.pos;
+		diag_add(d, cf, p.line, p.col,
+			 "%s: sandbox %s is migratable (%s:%u) and CRIU cannot restore containers with a user namespace here; expected no uid-map/gid-map in a migratable sandbox",
+			 cc->uid_map.set ? "uid-map" : "gid-map", s->name, s->file, s->migratable_pos.line);
+	}
+
 	/* user and group */
 	if (cc->has_user_id)
 		check_id("user", "allow-users", cc->user_id, cc->user_id_pos, cf, &s->allow_users,

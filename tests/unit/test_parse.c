@@ -726,7 +726,7 @@ static void test_unknown_keys(void)
 	ERR('c', "User-Id: 1\n",
 	    "c.yaml:2:1: container config: unknown key \"User-Id\"; expected one of: kind, user-id, group-id, memory-limit, cpu-shares, fileno-limit, restart-timeout, kill-timeout, executable, arguments, environ, secret-environ, secret-environ-file, workdir, resolv-conf, hosts-file, uid-map, gid-map, stdout-stderr-file, interactive, restart-process-only, volumes, tcp-ports, metadata, normal-exit-codes, variables");
 	ERR('s', "foo: 1\n",
-	    "s.yaml:2:1: sandbox config: unknown key \"foo\"; expected one of: config-file, image-dir, image-dir-levels, log-file, log-level, readonly-paths, writable-paths, allow-users, default-user, allow-groups, default-group, allow-tcp-ports, additional-hosts, uid-map, gid-map, used-images-list, auto-clean, resolv-conf, hosts-file, bridged-network, secrets-private-key, secrets-namespaces");
+	    "s.yaml:2:1: sandbox config: unknown key \"foo\"; expected one of: config-file, image-dir, image-dir-levels, log-file, log-level, readonly-paths, writable-paths, allow-users, default-user, allow-groups, default-group, allow-tcp-ports, additional-hosts, uid-map, gid-map, used-images-list, auto-clean, resolv-conf, hosts-file, bridged-network, secrets-private-key, secrets-namespaces, migratable");
 	ERR('p', "a: {image: x, config: /c, foo: 1}\n",
 	    "p.yaml:1:27: process \"a\": unknown key \"foo\"; expected one of: kind, instances, image, config, ip-addresses, variables, extra-secrets-namespaces");
 	ERR('m', "foo: bar\n",
@@ -1051,6 +1051,14 @@ static void test_sandbox(void)
 	   !strcmp(S.secrets_namespaces.v[2], ""), "secrets-namespaces");
 	VALID('s', "secrets-private-key: ~\nsecrets-namespaces: []\n");
 	ok(!S.secrets_private_key && S.secrets_namespaces.n == 0, "secrets-private-key null, secrets-namespaces []");
+	VALID('s', "migratable: true\n");
+	ok(S.migratable, "migratable: true");
+	VALID('s', "allow-users: [1]\n");
+	ok(!S.migratable, "migratable defaults to false");
+	ERR('s', "migratable: 2\n", "s.yaml:2:13: migratable: \"2\" is not a boolean; expected true or false");
+	ERR('s', "uid-map: [{inside: 0, outside: 100000, count: 65536}]\n"
+		 "gid-map: [{inside: 0, outside: 100000, count: 65536}]\nmigratable: true\n",
+	    "s.yaml:4:13: migratable: true with uid-map (line 2): CRIU cannot restore containers with a user namespace here; expected migratable: false or no uid-map/gid-map");
 	ERR('s', "secrets-private-key: rel\n", "s.yaml:2:22: secrets-private-key: \"rel\" is not an absolute path; expected a path starting with /");
 	ERR('s', "secrets-namespaces: [a, \"b c\", [d]]\n",
 	    "s.yaml:2:25: secrets-namespaces: \"b c\" is not a valid namespace; expected only letters, digits, _, . and -\n"
