@@ -43,6 +43,11 @@ fi
 # CRIU for checkpoint/restore (lithos_checkpoint, lithos_restore)
 "$(dirname "$0")/install-criu.sh"
 
+# sshd for the ssh transfer mode of the migration tests: unpacked into a
+# private prefix, never enabled as a service (see the script)
+"$(dirname "$0")/../tests/lib/install-sshd.sh" ||
+	echo "prepare-host: warning: no sshd for the migration tests (tests/lib/install-sshd.sh)" >&2
+
 # LXC's default container path
 mkdir -p /var/lib/lxc
 

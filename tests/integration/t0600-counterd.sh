@@ -10,11 +10,13 @@
 #   every tick ("dirtied" grows) and memok=1; a word of the buffer changed
 #   behind its back (through /proc/PID/mem, root only) gives memok=0;
 # - --fd 3: serves an inherited listening socket (a lithos tcp-port);
+# - --unix PATH: serves a unix socket (criu 4.1.1 cannot dump TCP sockets on
+#   Linux >= 6.16, see counterd.c);
 # - --ready FILE holds the first status line; SIGTERM: exit 0.
 # Network: loopback only.  TAP.  Needs gcc -static and python3.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
-. "$top_srcdir/tests/lib/itest.sh"
+. "$top_srcdir/tests/lib/tap.sh"
 
 command -v gcc >/dev/null 2>&1 || skip_all "gcc is needed to build counterd"
 PYTHON=
@@ -79,7 +81,8 @@ wait_file() { # FILE SECONDS
 }
 
 # ---- usage
-for args in "" "--port" "--port 0" "--port 70000" "--port 1 --fd 3" "--port x" "--port 1 --bogus 1"; do
+for args in "" "--port" "--port 0" "--port 70000" "--port 1 --fd 3" "--port x" "--port 1 --bogus 1" \
+	"--unix /x --port 1" "--unix /x --fd 3"; do
 	# shellcheck disable=SC2086
 	"$T/counterd" $args >"$T/out" 2>"$T/err"
 	r=$?
@@ -185,5 +188,22 @@ like "$(cat "$T/err")" 'fd 7 is not a socket' "--fd 7 on a file: says why"
 kill -TERM "$D2"
 wait "$D2"
 is "$?" 0 "--fd 3: SIGTERM, exit 0"
+PIDS=
+
+# ---- --unix PATH
+"$T/counterd" --unix "$T/c.sock" --mem 1 --dirty 1 --ready "$T/ready3" >"$T/d3.out" 2>"$T/d3.err" &
+D3=$!
+PIDS="$PIDS $D3"
+wait_file "$T/ready3" 10
+ok $? "--unix: ready" || diag_file "$T/d3.err"
+u=$("$PYTHON" -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+print(s.recv(512).decode().strip())' "$T/c.sock" 2>&1)
+like "$u" "^counterd token=[0-9a-f]{16} ticks=[0-9]+ requests=1 pid=$D3 mem_mib=1 dirtied=[0-9]+ memok=1\$" "--unix: answers on the unix socket"
+kill -TERM "$D3"
+wait "$D3"
+is "$?" 0 "--unix: SIGTERM, exit 0"
 PIDS=
 done_testing

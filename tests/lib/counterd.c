@@ -24,7 +24,10 @@
  * The daemon never reads from a connection.  SIGTERM/SIGINT: exits 0 after printing the state
  * on stdout.  The socket is either inherited (--fd N: a lithos tcp-port fd,
  * already listening) or bound here (--port P [--host ADDR], default
- * 0.0.0.0), with SO_REUSEADDR.  --ready FILE: written (the first answer
+ * 0.0.0.0, with SO_REUSEADDR; or --unix PATH, a stream socket at PATH).
+ * --unix exists because criu 4.1.1 cannot dump any AF_INET socket on
+ * Linux >= 6.16 (SO_PASSCRED/SO_PASSSEC are refused there; criu issue
+ * #2718), while unix sockets dump fine.  --ready FILE: written (the first answer
  * line) once the daemon listens and its memory is allocated and written.
  *
  * Exit codes: 0 on SIGTERM/SIGINT, 2 usage, 1 runtime error. */
@@ -40,7 +43,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -116,7 +121,7 @@ static int status_line(char *buf, size_t len)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: counterd (--fd N | --port P [--host ADDR]) [--interval MS] "
+	fprintf(stderr, "usage: counterd (--fd N | --port P [--host ADDR] | --unix PATH) [--interval MS] "
 			"[--mem MIB] [--dirty PAGES-PER-TICK] [--ready FILE]\n");
 	return 2;
 }
@@ -135,7 +140,7 @@ static int parse_ul(const char *s, unsigned long *out)
 int main(int argc, char **argv)
 {
 	unsigned long fd_arg = (unsigned long)-1, port = 0, interval = 100, dirty = 0, v;
-	const char *host = "0.0.0.0", *ready = NULL;
+	const char *host = "0.0.0.0", *ready = NULL, *upath = NULL;
 	int lfd;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -148,6 +153,8 @@ int main(int argc, char **argv)
 			host = val;
 		} else if (!strcmp(a, "--ready")) {
 			ready = val;
+		} else if (!strcmp(a, "--unix")) {
+			upath = val;
 		} else if (parse_ul(val, &v) < 0) {
 			fprintf(stderr, "counterd: %s: not a number: %s\n", a, val);
 			return usage();
@@ -166,7 +173,7 @@ int main(int argc, char **argv)
 		}
 		i++;
 	}
-	if ((fd_arg == (unsigned long)-1) == (port == 0) || port > 65535)
+	if ((fd_arg != (unsigned long)-1) + (port != 0) + (upath != NULL) != 1 || port > 65535)
 		return usage();
 
 	int r = open("/dev/urandom", O_RDONLY);
@@ -185,6 +192,20 @@ int main(int argc, char **argv)
 			fprintf(stderr, "counterd: fd %d is not a socket: %s\n", lfd, strerror(errno));
 			return 1;
 		}
+	} else if (upath) {
+		struct sockaddr_un su = { .sun_family = AF_UNIX };
+		if (strlen(upath) >= sizeof(su.sun_path)) {
+			fprintf(stderr, "counterd: --unix %s: path too long\n", upath);
+			return 2;
+		}
+		strcpy(su.sun_path, upath);
+		unlink(upath);
+		lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (lfd < 0 || bind(lfd, (struct sockaddr *)&su, sizeof(su)) < 0 || listen(lfd, 64) < 0) {
+			fprintf(stderr, "counterd: listen on %s: %s\n", upath, strerror(errno));
+			return 1;
+		}
+		chmod(upath, 0666);
 	} else {
 		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 		int one = 1;

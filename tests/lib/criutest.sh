@@ -1,0 +1,432 @@
+# tests/lib/criutest.sh: two lithos "hosts" on one machine for the CRIU
+# checkpoint/restore/migration tests (issue 6, tests/integration/t06NN-*.sh),
+# on top of tests/lib/treetest.sh (TAP, scratch dir $T, tree helpers).
+# Sourced by bash scripts:
+#
+#   . "$top_srcdir/tests/lib/criutest.sh"
+#   ct_init t0601-harness           # tt_init + criu for tests + counterd built
+#   ct_net                          # (bridged tests) netns hosts, see below
+#   ct_host a; ct_host b            # two hosts, in the netns when ct_net ran
+#   ct_use a                        # tt_*/itest_* functions now act on host a
+#   ct_master; ct_sandbox s <<EOF   # host a's master.yaml and sandbox s
+#   tt_start_tree                   # host a's lithos_tree ($TREE)
+#   ct_on b CMD...                  # CMD in host b's context (env, netns)
+#   ct_sshd b                       # sshd for host b; `ct_ssh b CMD` works,
+#                                   # "ssh ct-b" through $CT_SSH_BIN/ssh too
+#   ct_ask_unix PATH / ct_ask_tcp HOST IP PORT: one counterd status line
+#   ct_check_clean "what"           # nothing left on any host (ok/not ok)
+#
+# A host NAME has its own master.yaml ($T/NAME/etc), runtime dir
+# ($T/NAME/run, state dirs below), log dir, lxc path ($T/NAME/lxc), cgroup
+# name (lithos-it.SCRIPT.PID.NAME) and lithos_tree.  The image dir
+# $T/images is shared by the hosts (a migration needs the same image on both
+# sides).  Switching hosts (ct_use) switches the globals the itest/treetest
+# helpers use: ETC MASTER RUNDIR LXCPATH CGNAME STATE_DIR STDIO_LOG_DIR
+# TREE TREE_LOG, and PATH/LITHOS_* so that commands run in the host's netns.
+#
+# ct_net makes two network namespaces acting as hosts a and b (names
+# lithos-ct-PID-a/-b): each has its own bridge $CT_BRIDGE with the same
+# address $CT_BRIDGE_IP/24 (network $CT_NET.0/24), so a bridged instance
+# keeps its ip-address on either; a veth pair links them (a: $CT_LINK_A,
+# b: $CT_LINK_B, /30).  No uplink, no NAT; the test reaches both through
+# tests/lib/ct-nsexec (ct_on).  A host in a netns runs its tree, knots, LXC
+# tools and lithos commands there: $T/NAME/bin has ct-nsexec wrappers for
+# them and is first on PATH while the host is in use (ct-nsexec, not `ip
+# netns exec`: see there).
+#
+# ct_sshd NAME starts Debian's sshd (tests/lib/install-sshd.sh) for host
+# NAME on a private port, listening on 127.0.0.1 (no netns) or on the link
+# address of that netns only, with a throwaway host key and a throwaway
+# user key in $T/ssh; sessions get the test PATH (criu test wrapper) and
+# the LITHOS_* variables of this build (sshd_config SetEnv).  Killed at the
+# end.  $T/ssh/config names the hosts ct-NAME; $CT_SSH_BIN/ssh is an ssh
+# that uses that config (put it first on PATH for commands that run ssh).
+#
+# The EXIT trap (itest_cleanup + tt_cleanup + ct_cleanup) stops every tree,
+# knot, container and sshd, removes cgroups, netns and the scratch dir, also
+# on failure.
+
+top_srcdir=${top_srcdir:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+. "$top_srcdir/tests/lib/treetest.sh"
+
+COUNTERD_SRC=$top_srcdir/tests/lib/counterd.c
+INSTALL_SSHD=$top_srcdir/tests/lib/install-sshd.sh
+CT_NSEXEC=$top_srcdir/tests/lib/ct-nsexec
+CT_CRIU_TEST_BIN=${LITHOS_CRIU_PREFIX:-/opt/lithos-criu}/test-bin
+
+declare -A CT_NS=() CT_TREE=() CT_SSHD=() CT_SSHD_PORT=() CT_ADDR=()
+CT_HOSTS=
+CT_CUR=
+CT_NETNS=
+CT_NET=10.231.60
+CT_BRIDGE=ctbr0
+CT_BRIDGE_IP=$CT_NET.1
+CT_LINK_A=10.231.61.1
+CT_LINK_B=10.231.61.2
+CT_SSH_BIN=
+CT_RUNSSHD_CREATED=
+
+# ct_init NAME: tt_init, CRIU for tests on PATH, counterd in image t/v1
+ct_init() {
+	tt_init "$1"
+	command -v gcc >/dev/null 2>&1 || skip_all "gcc is needed to build the test daemon"
+	CT_PATH0=$PATH
+	CT_HOOK0=$LITHOS_HOOK
+	ITEST_EXTRA_CLEANUP="ct_cleanup; $ITEST_EXTRA_CLEANUP"
+	itest_image
+	ct_build_counterd "$IMAGES/t/v1/bin/counterd" || skip_all "cannot build counterd (gcc -static)"
+}
+
+# ct_need_criu: the test wrapper of scripts/install-criu.sh first on PATH
+# (CRIU_FAULT=130, see DESIGN.md) or skip the whole script
+ct_need_criu() {
+	[ -x "$CT_CRIU_TEST_BIN/criu" ] ||
+		skip_all "no CRIU for tests at $CT_CRIU_TEST_BIN/criu (scripts/install-criu.sh installs it)"
+	timeout 30 "$CT_CRIU_TEST_BIN/criu" check >"$T/criu-check.log" 2>&1 ||
+		skip_all "criu check fails: $(tail -n 1 "$T/criu-check.log")"
+	CT_PATH0=$CT_CRIU_TEST_BIN:$CT_PATH0
+	export PATH=$CT_CRIU_TEST_BIN:$PATH
+}
+
+# ct_build_counterd DEST: tests/lib/counterd.c, static
+ct_build_counterd() {
+	if ! gcc -static -O2 -Wall -Wextra -o "$1" "$COUNTERD_SRC" >"$T/counterd-gcc.log" 2>&1; then
+		diag "gcc -static counterd.c failed:"
+		diag_file "$T/counterd-gcc.log"
+		return 1
+	fi
+	chmod 0755 "$1"
+}
+
+# ---------------------------------------------------------------- network
+# ct_net: two netns "hosts" with a bridge each and a link between them
+ct_net() {
+	command -v ip >/dev/null 2>&1 || skip_all "ip (iproute2) is needed"
+	local h ns
+	CT_NETNS="lithos-ct-$$"
+	mkdir -p "$T/.sysfs"
+	for h in a b; do
+		ns=$CT_NETNS-$h
+		ip netns add "$ns" || bail_out "ip netns add $ns failed"
+		CT_NS[$h]=$ns
+		ip -n "$ns" link set lo up
+		ip -n "$ns" link add "$CT_BRIDGE" type bridge || bail_out "bridge in $ns"
+		ip -n "$ns" addr add "$CT_BRIDGE_IP/24" dev "$CT_BRIDGE"
+		ip -n "$ns" link set "$CT_BRIDGE" up
+	done
+	ip -n "${CT_NS[a]}" link add cta type veth peer name ctb netns "${CT_NS[b]}" ||
+		bail_out "veth between the netns hosts"
+	ip -n "${CT_NS[a]}" addr add "$CT_LINK_A/30" dev cta
+	ip -n "${CT_NS[b]}" addr add "$CT_LINK_B/30" dev ctb
+	ip -n "${CT_NS[a]}" link set cta up
+	ip -n "${CT_NS[b]}" link set ctb up
+	CT_ADDR[a]=$CT_LINK_A
+	CT_ADDR[b]=$CT_LINK_B
+}
+
+# ct_net_teardown: deletes the netns (their bridges and veths go with them)
+ct_net_teardown() {
+	local h
+	for h in "${!CT_NS[@]}"; do
+		ip netns delete "${CT_NS[$h]}" 2>/dev/null
+		unset "CT_NS[$h]"
+	done
+}
+
+# ---------------------------------------------------------------- hosts
+# ct_host NAME: the dirs of host NAME (in netns CT_NS[NAME] when ct_net ran)
+ct_host() {
+	local h=$1 d=$T/$1 p
+	mkdir -p "$d/etc/sandboxes" "$d/etc/processes" "$d/bin" "$d/run" "$d/log"
+	CT_HOSTS="$CT_HOSTS $h"
+	CT_TREE[$h]=
+	[ -n "${CT_ADDR[$h]:-}" ] || CT_ADDR[$h]=127.0.0.1
+	if [ -n "${CT_NS[$h]:-}" ]; then
+		# these run in the host's netns: the tree (and so its knots, their
+		# containers' veths and bridge), LXC's tools (their command socket
+		# is abstract, i.e. per netns), the lithos commands
+		for p in lithos_tree lithos_ps lithos_switch lithos_cmd lithos_knot lithos_lxcconf lithos_check \
+			lithos_checkpoint lithos_restore lithos_migrate lithos_clean; do
+			ct_wrap "$d/bin/$p" "${CT_NS[$h]}" "$top_builddir/$p"
+		done
+		for p in lxc-info lxc-ls lxc-stop lxc-attach lxc-checkpoint lxc-start lxc-wait; do
+			ct_wrap "$d/bin/$p" "${CT_NS[$h]}" "$(command -v "$p" || echo "/usr/bin/$p")"
+		done
+	fi
+}
+ct_wrap() { # FILE NETNS PROGRAM
+	printf '#!/bin/sh\nexec %s %s %s %s "$@"\n' "$CT_NSEXEC" "$2" "$T/.sysfs" "$3" >"$1"
+	chmod 0755 "$1"
+}
+
+# ct_use NAME: the itest/treetest globals now describe host NAME
+ct_use() {
+	[ -n "$CT_CUR" ] && CT_TREE[$CT_CUR]=$TREE
+	CT_CUR=$1
+	local d=$T/$1
+	ETC=$d/etc
+	MASTER=$ETC/master.yaml
+	RUNDIR=$d/run
+	STATE_DIR=$RUNDIR/state
+	STDIO_LOG_DIR=$d/log/stderr
+	LXCPATH=$d/lxc
+	CGNAME=lithos-it.$ITEST_NAME.$$.$1
+	TREE_LOG=$d/tree.log
+	TREE=${CT_TREE[$1]}
+	if [ -n "${CT_NS[$1]:-}" ]; then
+		export PATH=$d/bin:$CT_PATH0
+		LITHOS_TREE=$d/bin/lithos_tree
+		LITHOS_PS=$d/bin/lithos_ps
+		LITHOS_SWITCH=$d/bin/lithos_switch
+		LITHOS_CMD=$d/bin/lithos_cmd
+	else
+		export PATH=$CT_PATH0
+		LITHOS_TREE=$top_builddir/lithos_tree
+		LITHOS_PS=$top_builddir/lithos_ps
+		LITHOS_SWITCH=$top_builddir/lithos_switch
+		LITHOS_CMD=$top_builddir/lithos_cmd
+	fi
+}
+
+# ct_on NAME CMD...: CMD (a function or program) with host NAME in use, in
+# its netns; the current host is unchanged afterwards
+ct_on() {
+	local h=$1
+	shift
+	(
+		ct_use "$h"
+		if [ -n "${CT_NS[$h]:-}" ] && ! declare -F "$1" >/dev/null; then
+			exec "$CT_NSEXEC" "${CT_NS[$h]}" "$T/.sysfs" "$@"
+		fi
+		"$@"
+	)
+}
+
+# ct_master [YAML-LINES]: master.yaml of the current host
+ct_master() {
+	local d=$T/$CT_CUR
+	{
+		echo "sandboxes-dir: ./sandboxes"
+		echo "processes-dir: ./processes"
+		echo "runtime-dir: $d/run"
+		echo "default-log-dir: $d/log"
+		echo "devfs-dir: $T/no-devfs"
+		echo "lxc-path: $d/lxc"
+		echo "cgroup-name: $CGNAME"
+		echo "cgroup-controllers: [name, cpu, cpuacct, memory]"
+		[ $# -gt 0 ] && printf '%s\n' "$@"
+	} >"$MASTER"
+}
+# ct_sandbox NAME <<YAML: sandbox NAME of the current host (image-dir $IMAGES)
+ct_sandbox() {
+	itest_sandbox "$@"
+}
+
+# ---------------------------------------------------------------- ssh
+# ct_sshd NAME: sshd for host NAME (see the header); sets CT_SSH_BIN
+ct_sshd() {
+	local h=$1 s=$T/ssh sshd port i addr
+	sshd=$("$INSTALL_SSHD" --print 2>/dev/null) || skip_all "no sshd: run tests/lib/install-sshd.sh (scripts/install-deps.sh does)"
+	getent passwd sshd >/dev/null || skip_all "no system user sshd (tests/lib/install-sshd.sh adds it)"
+	command -v ssh >/dev/null && command -v ssh-keygen >/dev/null || skip_all "openssh-client is needed"
+	mkdir -p "$s/bin"
+	chmod 0700 "$s"
+	if [ ! -e "$s/id_ed25519" ]; then
+		ssh-keygen -q -t ed25519 -N '' -C "lithos-ct-user" -f "$s/id_ed25519" || bail_out "ssh-keygen (user)"
+		ssh-keygen -q -t ed25519 -N '' -C "lithos-ct-host" -f "$s/host_ed25519" || bail_out "ssh-keygen (host)"
+		cp "$s/id_ed25519.pub" "$s/authorized_keys"
+		{
+			echo "Host ct-*"
+			echo "  User root"
+			echo "  IdentityFile $s/id_ed25519"
+			echo "  IdentitiesOnly yes"
+			echo "  UserKnownHostsFile $s/known_hosts"
+			echo "  GlobalKnownHostsFile /dev/null"
+			echo "  StrictHostKeyChecking yes"
+			echo "  BatchMode yes"
+			echo "  ConnectTimeout 10"
+			echo "  LogLevel ERROR"
+		} >"$s/config"
+		printf '#!/bin/sh\nexec /usr/bin/ssh -F %s "$@"\n' "$s/config" >"$s/bin/ssh"
+		printf '#!/bin/sh\nexec /usr/bin/scp -F %s "$@"\n' "$s/config" >"$s/bin/scp"
+		chmod 0755 "$s/bin/ssh" "$s/bin/scp"
+		CT_SSH_BIN=$s/bin
+	fi
+	# sshd's privilege separation chroots into /run/sshd
+	if [ ! -d /run/sshd ]; then
+		mkdir -m 0755 /run/sshd && CT_RUNSSHD_CREATED=1
+	fi
+	addr=${CT_ADDR[$h]}
+	for i in $(seq 50); do
+		port=$((30000 + RANDOM % 9000))
+		ct_on "$h" ss -ltnH "sport = :$port" | grep -q . || break
+	done
+	cat >"$s/sshd_config.$h" <<EOF
+Port $port
+ListenAddress $addr
+HostKey $s/host_ed25519
+PidFile none
+AuthorizedKeysFile $s/authorized_keys
+StrictModes no
+UsePAM no
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+AllowUsers root
+AllowTcpForwarding no
+X11Forwarding no
+PermitTTY no
+PermitUserEnvironment no
+Subsystem sftp internal-sftp
+SetEnv PATH=$T/$h/bin:$CT_PATH0 LITHOS_HOOK=$CT_HOOK0 LITHOS_TEMPLATES_DIR=$LITHOS_TEMPLATES_DIR LITHOS_KNOT=$LITHOS_KNOT
+LogLevel VERBOSE
+EOF
+	if [ -n "${CT_NS[$h]:-}" ]; then
+		"$CT_NSEXEC" "${CT_NS[$h]}" "$T/.sysfs" "$sshd" -D -e -f "$s/sshd_config.$h" </dev/null >>"$s/sshd.$h.log" 2>&1 &
+	else
+		"$sshd" -D -e -f "$s/sshd_config.$h" </dev/null >>"$s/sshd.$h.log" 2>&1 &
+	fi
+	CT_SSHD[$h]=$!
+	CT_SSHD_PORT[$h]=$port
+	{
+		echo "Host ct-$h"
+		echo "  HostName $addr"
+		echo "  Port $port"
+	} >>"$s/config"
+	echo "[$addr]:$port $(cut -d' ' -f1,2 "$s/host_ed25519.pub")" >>"$s/known_hosts"
+	for i in $(seq 100); do
+		kill -0 "${CT_SSHD[$h]}" 2>/dev/null || break
+		ct_on "$h" ss -ltnH "sport = :$port" | grep -q . && return 0
+		sleep 0.05
+	done
+	diag "sshd for host $h did not start"
+	diag_file "$s/sshd.$h.log"
+	return 1
+}
+
+# ct_ssh NAME CMD...: runs CMD on host NAME over ssh (from the current host's
+# netns, as a migration would)
+ct_ssh() {
+	local h=$1
+	shift
+	if [ -n "$CT_CUR" ] && [ -n "${CT_NS[$CT_CUR]:-}" ]; then
+		"$CT_NSEXEC" "${CT_NS[$CT_CUR]}" "$T/.sysfs" /usr/bin/ssh -F "$T/ssh/config" "ct-$h" "$@"
+	else
+		/usr/bin/ssh -F "$T/ssh/config" "ct-$h" "$@"
+	fi
+}
+
+# ct_stop_sshd NAME
+ct_stop_sshd() {
+	local p=${CT_SSHD[$1]:-}
+	[ -n "$p" ] || return 0
+	kill -TERM "$p" 2>/dev/null
+	tt_wait_gone 5 "$p" || kill -KILL "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+	unset "CT_SSHD[$1]"
+}
+
+# ---------------------------------------------------------------- counterd
+# ct_ask_unix PATH: one status line from counterd's unix socket (host path,
+# e.g. /proc/INITPID/root/run/c.sock), or "ERROR ..."
+ct_ask_unix() {
+	"$PYTHON" - "$1" <<'PYEOF'
+import socket, sys
+try:
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(5)
+        s.connect(sys.argv[1])
+        d = b""
+        while not d.endswith(b"\n"):
+            c = s.recv(512)
+            if not c:
+                break
+            d += c
+        print(d.decode().strip() or "ERROR empty")
+except OSError as e:
+    print("ERROR %s" % e)
+PYEOF
+}
+# ct_ask_tcp HOST ADDR PORT: one status line over TCP, connecting from host
+# HOST's netns
+ct_ask_tcp() {
+	ct_on "$1" "$PYTHON" - "$2" "$3" <<'PYEOF'
+import socket, sys
+try:
+    with socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5) as s:
+        s.settimeout(5)
+        d = b""
+        while not d.endswith(b"\n"):
+            c = s.recv(512)
+            if not c:
+                break
+            d += c
+        print(d.decode().strip() or "ERROR empty")
+except OSError as e:
+    print("ERROR %s" % e)
+PYEOF
+}
+# ct_field LINE NAME: a NAME=VALUE field of a counterd status line
+ct_field() {
+	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
+# ---------------------------------------------------------------- cleanup
+# ct_leftovers: what any host left behind (tt_leftovers on every host) plus
+# sshd processes of this script, its netns and /run/netns entries
+ct_leftovers() {
+	local h p
+	for h in $CT_HOSTS; do
+		ct_on "$h" tt_leftovers "$@" | sed "s|^|host $h: |"
+	done
+	for h in "${!CT_SSHD[@]}"; do
+		kill -0 "${CT_SSHD[$h]}" 2>/dev/null && echo "sshd of host $h: ${CT_SSHD[$h]}"
+	done
+	ps -eo pid=,args= | grep -F -- "-f $T/ssh/sshd_config" | grep -v grep | sed 's|^|process: |'
+	[ -n "$CT_NETNS" ] && ip netns list 2>/dev/null | awk '{print $1}' | grep -F -- "$CT_NETNS" | sed 's|^|netns: |'
+	return 0
+}
+ct_check_clean() { # DESCRIPTION LXCNAME...
+	local what=$1
+	shift
+	is "$(ct_leftovers "$@")" "" "nothing left behind: $what"
+}
+
+# ct_stop_all: stops every tree (SIGTERM), sshd, then netns; used by tests
+# at their end (before ct_check_clean) and by the EXIT trap
+ct_stop_all() {
+	local h
+	for h in "${!CT_SSHD[@]}"; do
+		ct_stop_sshd "$h"
+	done
+	for h in $CT_HOSTS; do
+		ct_use "$h"
+		[ -n "$TREE" ] && tt_stop_tree TERM
+		CT_TREE[$h]=
+	done
+}
+
+ct_cleanup() {
+	local h
+	for h in "${!CT_SSHD[@]}"; do
+		ct_stop_sshd "$h"
+	done
+	for h in $CT_HOSTS; do
+		ct_use "$h"
+		tt_cleanup
+		[ -d "$LXCPATH" ] && for n in $(lxc-ls -P "$LXCPATH" -1 2>/dev/null); do
+			lxc-stop -P "$LXCPATH" -n "$n" -k >/dev/null 2>&1
+		done
+		local d
+		for d in /sys/fs/cgroup/*/"$CGNAME" /sys/fs/cgroup/"$CGNAME"; do
+			[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+		done
+	done
+	ct_net_teardown
+	if [ -n "$CT_RUNSSHD_CREATED" ] && ! pgrep -x sshd >/dev/null 2>&1; then
+		rmdir /run/sshd 2>/dev/null
+	fi
+	# itest_cleanup removes the cgroup of the last host in use and $T
+	return 0
+}
