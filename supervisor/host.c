@@ -54,6 +54,13 @@ int host_info_load(struct host_info *h, const struct master_config *m, char **er
 				 LITHOS_BUILDDIR, LITHOS_LIBEXEC_DIR);
 		return -1;
 	}
+	h->init = first_existing("LITHOS_INIT", LITHOS_BUILDDIR "/lithos_init",
+				 LITHOS_LIBEXEC_DIR "/lithos_init", X_OK);
+	if (!h->init) {
+		*err = xasprintf("cannot find the lithos_init program (looked in %s and %s)",
+				 LITHOS_BUILDDIR, LITHOS_LIBEXEC_DIR);
+		return -1;
+	}
 	h->templates_dir = first_existing("LITHOS_TEMPLATES_DIR", LITHOS_SRCDIR "/templates",
 					  LITHOS_TEMPLATES_DIR, R_OK);
 	if (!h->templates_dir) {
@@ -97,6 +104,7 @@ void host_info_free(struct host_info *h)
 {
 	free(h->lxc_path);
 	free(h->hook);
+	free(h->init);
 	free(h->templates_dir);
 	free(h->base_template);
 	free(h->userns_template);

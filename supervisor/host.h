@@ -12,6 +12,7 @@ struct host_info {
 	bool memsw;
 	char *lxc_path;
 	char *hook;
+	char *init;          /* lithos_init on the host (bound into /dev) */
 	char *templates_dir;
 	char *base_template;
 	char *userns_template;

@@ -152,10 +152,8 @@ int main(int argc, char **argv)
 	clearenv();
 	setenv("container", "lxc", 1);
 	setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
-	char **args = xcalloc(in.argv.n + 1, sizeof(*args));
-	memcpy(args, in.argv.v, in.argv.n * sizeof(*args));
-	int code = instance_start_wait(h.lxc_path, in.lxc_name, args, &secrets, &err);
-	free(args);
+	struct start_opts so = { .events_fd = -1, .keep_tty = el.cc.interactive && isatty(0) };
+	int code = instance_start_wait(h.lxc_path, in.lxc_name, &in, &secrets, &so, &err);
 	secret_env_free(&secrets);
 	if (code < 0) {
 		fprintf(errf, "lithos_cmd: %s\n", err);

@@ -184,10 +184,13 @@ int main(int argc, char **argv)
 		write_status(status, EXIT_SETUP);
 		return EXIT_SETUP;
 	}
-	char **args = xcalloc(in.argv.n + 1, sizeof(*args));
-	memcpy(args, in.argv.v, in.argv.n * sizeof(*args));
+	int *pass = xcalloc(n_map ? n_map : 1, sizeof(int));
+	for (size_t i = 0; i < n_map; i++)
+		pass[i] = map[i].child;
+	struct start_opts so = { .pass_fds = pass, .n_pass_fds = n_map, .events_fd = -1 };
 	char *err = NULL;
-	int code = instance_start_wait_fds(lxc_path, lxc_name, args, &secrets, n_map > 0, &err);
+	int code = instance_start_wait(lxc_path, lxc_name, &in, &secrets, &so, &err);
+	free(pass);
 	secret_env_free(&secrets);
 	if (code < 0) {
 		fprintf(stderr, "[lithos_knot] %s: %s\n", name, err);

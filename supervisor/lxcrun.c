@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <linux/close_range.h>
 #include <lxc/lxccontainer.h>
 #include <net/if.h>
 #include <string.h>
@@ -25,6 +26,7 @@ int compile_instance(const struct master_config *m, const struct host_info *h,
 		.memsw = h->memsw,
 		.lxc_path = h->lxc_path,
 		.hook = h->hook,
+		.init = h->init,
 		.state_dir = state,
 		.stdio_log = log,
 		.init_file = init_file,
@@ -146,14 +148,8 @@ void remove_stale_veth(const char *lxc_name)
 			;
 }
 
-int instance_start_wait(const char *lxc_path, const char *name, char *const argv[],
-			const struct strlist *secret_env, char **err)
-{
-	return instance_start_wait_fds(lxc_path, name, argv, secret_env, false, err);
-}
-
-int instance_start_wait_fds(const char *lxc_path, const char *name, char *const argv[],
-			    const struct strlist *secret_env, bool keep_fds, char **err)
+int instance_start_wait(const char *lxc_path, const char *name, const struct instance *in,
+			const struct strlist *secret_env, const struct start_opts *o, char **err)
 {
 	struct lxc_container *c = lxc_container_new(name, lxc_path);
 	if (!c) {
@@ -172,11 +168,52 @@ int instance_start_wait_fds(const char *lxc_path, const char *name, char *const 
 			return -1;
 		}
 	}
+	/* What the container's init inherits: every fd of ours is CLOEXEC but
+	 * the sockets for the process, the events fd and (below) its stdio.
+	 * liblxc then leaves our own fds alone (no want_close_all_fds). */
+	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+	for (size_t i = 0; i < o->n_pass_fds; i++)
+		fcntl(o->pass_fds[i], F_SETFD, 0);
+	if (o->events_fd >= 0)
+		fcntl(o->events_fd, F_SETFD, 0);
+	/* stdio travels at high fds that lithos_init makes the process's 0-2;
+	 * LXC sees /dev/null, so its fix_stdio_permissions() does not chown
+	 * and chmod 0700 the log file (or the caller's files) to the init
+	 * uid.  An interactive command on a terminal keeps it: LXC gives the
+	 * container a pty on it (job control), as before. */
+	int stdio[3] = { -1, -1, -1 }, saved[3] = { -1, -1, -1 };
+	if (!o->keep_tty) {
+		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+		for (int k = 0; k < 3; k++) {
+			stdio[k] = fcntl(k, F_DUPFD, 64);
+			saved[k] = fcntl(k, F_DUPFD_CLOEXEC, 64);
+			if (nul >= 0)
+				dup2(nul, k);
+		}
+		if (nul >= 0)
+			close(nul);
+	}
+	struct strlist args = { 0 };
+	lxcconf_init_argv(in, o->keep_tty ? NULL : stdio, o->events_fd, &args);
+	char **argv = xcalloc(args.n + 1, sizeof(*argv));
+	memcpy(argv, args.v, args.n * sizeof(*argv));
 	c->want_daemonize(c, false);
-	c->want_close_all_fds(c, !keep_fds);
-	bool ok = c->start(c, 1, argv);
+	c->want_close_all_fds(c, false);
+	bool ok = c->start(c, 0, argv);
 	int status = c->error_num;
 	lxc_container_put(c);
+	free(argv);
+	strlist_free(&args);
+	for (int k = 0; k < 3; k++) {
+		if (saved[k] >= 0) {
+			dup2(saved[k], k);
+			close(saved[k]);
+		}
+		if (stdio[k] >= 0)
+			close(stdio[k]);
+	}
+	if (o->events_fd >= 0)
+		fcntl(o->events_fd, F_SETFD, FD_CLOEXEC);
 	if (!ok) {
 		*err = xasprintf("LXC could not start container %s (see %s/%s/lxc.log)", name, lxc_path,
 				 name);
@@ -186,7 +223,7 @@ int instance_start_wait_fds(const char *lxc_path, const char *name, char *const 
 		return WEXITSTATUS(status);
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
-	/* lxc's init itself killed: liblxc reports (N << 8) | 0x7f */
+	/* init itself killed: liblxc reports (N << 8) | 0x7f */
 	if ((status & 0x7f) == 0x7f)
 		return 128 + ((status >> 8) & 0x7f);
 	return 255;

@@ -27,14 +27,19 @@ int instance_dir_remove(const char *lxc_path, const char *name);
 /* Remove a host-side veth left by an earlier run of this instance. */
 void remove_stale_veth(const char *lxc_name);
 
-/* Start the container and wait for it.  `secret_env` ("NAME=value", may be
- * NULL) is added to the in-memory config only, never to the file.  Returns
- * the process's exit code (128+N for signal N) or -1 with *err when it could
- * not start. */
-int instance_start_wait(const char *lxc_path, const char *name, char *const argv[],
-			const struct strlist *secret_env, char **err);
-/* The same, keeping inherited fds (listening sockets) when keep_fds. */
-int instance_start_wait_fds(const char *lxc_path, const char *name, char *const argv[],
-			    const struct strlist *secret_env, bool keep_fds, char **err);
+/* How the container's init (lithos_init) is started. */
+struct start_opts {
+	const int *pass_fds;  /* fds > 2 the process gets as they are (sockets) */
+	size_t n_pass_fds;
+	int events_fd;        /* lithos_init reports in-container restarts there; -1 */
+	bool keep_tty;        /* interactive on a terminal: LXC's console, as is */
+};
+
+/* Start the container with lithos_init as pid 1 running the instance's
+ * argv, and wait for it.  `secret_env` ("NAME=value", may be NULL) is added
+ * to the in-memory config only, never to the file.  Returns the process's
+ * exit code (128+N for signal N) or -1 with *err when it could not start. */
+int instance_start_wait(const char *lxc_path, const char *name, const struct instance *in,
+			const struct strlist *secret_env, const struct start_opts *o, char **err);
 
 #endif

@@ -325,21 +325,10 @@ static pid_t recorded_init(struct tree *t, const char *lxc_name)
 
 static int term_payload(struct tree *t, const char *lxc_name)
 {
+	/* lithos_init forwards it to the process and, for
+	 * restart-process-only, knows the death that follows is a stop */
 	pid_t init = recorded_init(t, lxc_name);
-	if (!init)
-		return 0;
-	char path[96];
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)init, (int)init);
-	char *kids = read_file_limited(path, 1 << 16, NULL);
-	if (!kids)
-		return 0;
-	int n = 0;
-	char *save = NULL;
-	for (char *tok = strtok_r(kids, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
-		if (kill(atoi(tok), SIGTERM) == 0)
-			n++;
-	free(kids);
-	return n;
+	return init && kill(init, SIGTERM) == 0 ? 1 : 0;
 }
 
 void tree_stop(struct tree *t, struct child *c)
@@ -348,9 +337,8 @@ void tree_stop(struct tree *t, struct child *c)
 		return;
 	t->dirty = true;
 	if (!c->term_sent) {
-		/* SIGTERM once, to the process itself (the children of the
-		 * container's init): stopping through LXC would give it only a
-		 * second before SIGKILL, not its kill-timeout */
+		/* SIGTERM once, to the container's init (lithos_init), which
+		 * passes it to the process; after kill-timeout, SIGKILL */
 		if (term_payload(t, c->lxc_name) <= 0)
 			kill(c->pid, SIGTERM);
 		c->term_sent = true;

@@ -235,12 +235,15 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 		bool is_pid = false;
 		for (size_t j = 0; j < in->pid_env.n; j++)
 			is_pid |= !strcmp(in->pid_env.v[j], k);
-		if (is_pid)
-			/* lxc's init is pid 1 and the process its first child,
-			 * after the mount hook when there is one: LXC forks it
-			 * inside the pid namespace before init; a migratable
-			 * daemon is pid 1 itself */
-			v = migratable ? "1" : has_mount_hook(in) ? "3" : "2";
+		if (is_pid) {
+			/* the process's pid is known only when lithos_init has
+			 * forked it: lithos_init sets it (--pid-env), exactly,
+			 * for every start; a migratable daemon is meant to be
+			 * pid 1 itself (see the checkpoint/restore block) */
+			if (!migratable)
+				continue;
+			v = "1";
+		}
 		if (has_newline(k) || has_newline(v)) {
 			diag_add(d, cf, env.v[i].pos.line, env.v[i].pos.col,
 				 "environ: %s: value contains a newline; expected a single-line value", k);
@@ -351,6 +354,10 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 	buf_puts(out, "\n");
 
 	/* /dev */
+	buf_puts(out, "# pid 1: lithos_init, from the host, on the private /dev tmpfs (autodev)\n");
+	buf_puts(out, "lxc.mount.entry = ");
+	put_fstab(out, f->init ? f->init : "lithos_init");
+	buf_printf(out, " %s none bind,ro,nosuid,create=file 0 0\n\n", LITHOS_INIT_IN_CONTAINER + 1);
 	if (f->devfs_ready) {
 		/* /dev stays LXC's minimal autodev (binding a whole devfs-dir
 		 * would share one ptmx between containers); what devfs-dir adds
@@ -510,4 +517,36 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 		}
 	}
 	return diags_count(d) > before ? -1 : 0;
+}
+
+void lxcconf_init_argv(const struct instance *in, const int stdio[3], int events_fd,
+		       struct strlist *out)
+{
+	struct pos p0 = { 0, 0 };
+	strlist_push(out, LITHOS_INIT_IN_CONTAINER, p0);
+	if (stdio) {
+		char *s = xasprintf("%d,%d,%d", stdio[0], stdio[1], stdio[2]);
+		strlist_push(out, "--stdio", p0);
+		strlist_push(out, s, p0);
+		free(s);
+	}
+	for (size_t i = 0; i < in->pid_env.n; i++) {
+		strlist_push(out, "--pid-env", p0);
+		strlist_push(out, in->pid_env.v[i], p0);
+	}
+	if (events_fd >= 0) {
+		char *s = xasprintf("%d", events_fd);
+		strlist_push(out, "--events-fd", p0);
+		strlist_push(out, s, p0);
+		free(s);
+	}
+	if (!in->is_command && in->cc->restart_process_only) {
+		char *s = xasprintf("%g", in->cc->restart_timeout);
+		strlist_push(out, "--restart-timeout", p0);
+		strlist_push(out, s, p0);
+		free(s);
+	}
+	strlist_push(out, "--", p0);
+	for (size_t i = 0; i < in->argv.n; i++)
+		strlist_push(out, in->argv.v[i], p0);
 }

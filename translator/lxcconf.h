@@ -30,6 +30,7 @@ struct lxc_facts {
 	bool memsw;                 /* v1: memory.memsw.limit_in_bytes exists */
 	const char *lxc_path;       /* where <name>/config is written */
 	const char *hook;           /* path of the lithos_hook executable */
+	const char *init;           /* path of lithos_init on the host */
 	const char *state_dir;      /* this instance's state dir on the host */
 	const char *stdio_log;      /* sandbox stdio log (for the hook's messages) */
 	const char *init_file;      /* where the start-host hook records the
@@ -48,6 +49,16 @@ struct lxc_facts {
  * image has no regular file). */
 int lxcconf_render(const struct instance *in, const struct master_config *m,
 		   const struct lxc_facts *f, struct buf *out, struct diags *d);
+
+/* Where lithos_init is bound in every container (the autodev tmpfs). */
+#define LITHOS_INIT_IN_CONTAINER "/dev/.lithos-init"
+
+/* The argv LXC execs as the container's pid 1: lithos_init, its options
+ * (stdio fds to give the process when `stdio` is not NULL, the variables
+ * that get the process's pid, the events fd when >= 0, the restart timeout
+ * of restart-process-only daemons), "--" and the process's argv. */
+void lxcconf_init_argv(const struct instance *in, const int stdio[3], int events_fd,
+		       struct strlist *out);
 
 /* Host-side veth name for an instance: stable, at most 15 characters. */
 void lxcconf_veth_name(const char *lxc_name, char out[16]);

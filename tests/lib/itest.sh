@@ -24,6 +24,7 @@ LITHOS_LXCCONF=$top_builddir/lithos_lxcconf
 BUILD_IMAGE=$top_srcdir/tests/lib/build-image.sh
 # the hook of this build, whatever is installed
 export LITHOS_HOOK=${LITHOS_HOOK:-$top_builddir/lithos_hook}
+export LITHOS_INIT=${LITHOS_INIT:-$top_builddir/lithos_init}
 export LITHOS_TEMPLATES_DIR=${LITHOS_TEMPLATES_DIR:-$top_srcdir/templates}
 
 # ---------------------------------------------------------------- TAP
@@ -39,7 +40,7 @@ itest_init() {
 		skip_all "busybox-static is not installed (scripts/install-deps.sh installs it)"
 	[ -x "$BUILD_IMAGE" ] || skip_all "$BUILD_IMAGE is missing"
 	local p
-	for p in "$LITHOS_CMD" "$LITHOS_LXCCONF" "$LITHOS_HOOK"; do
+	for p in "$LITHOS_CMD" "$LITHOS_LXCCONF" "$LITHOS_HOOK" "$LITHOS_INIT"; do
 		[ -x "$p" ] || bail_out "$p was not built (make)"
 	done
 	T=$(mktemp -d "/tmp/lithos-$ITEST_NAME.XXXXXX") || bail_out "mktemp failed"

@@ -4,7 +4,9 @@
  * named in `index`) with fixed host facts and compares the result with
  * expected-v1.conf (cgroup v1 host, memsw present) and expected-v2.conf
  * (cgroup v2 host) byte for byte.  Rendering twice must give the same
- * bytes.  Set LITHOS_UPDATE_GOLDEN=1 to rewrite the expected files (then
+ * bytes.  expected-init.txt holds the argv LXC execs as pid 1 (lithos_init
+ * and its options, one argument per line) for stdio fds 70,71,72 and no
+ * events fd.  Set LITHOS_UPDATE_GOLDEN=1 to rewrite the expected files (then
  * review the diff: they are the specification). */
 #include "../tap.h"
 #include "config.h"
@@ -26,7 +28,7 @@ static char *slurp(const char *dir, const char *name, size_t *len)
 }
 
 static int render_case(const char *dir, const char *case_name, enum cgroup_version cg,
-		       struct buf *out, struct diags *d)
+		       struct buf *out, struct buf *init_out, struct diags *d)
 {
 	size_t len;
 	struct master_config m;
@@ -70,6 +72,7 @@ static int render_case(const char *dir, const char *case_name, enum cgroup_versi
 				.memsw = cg == CGROUP_V1,
 				.lxc_path = "/var/lib/lxc",
 				.hook = "/usr/libexec/lithos-lxc/lithos_hook",
+				.init = "/usr/libexec/lithos-lxc/lithos_init",
 				.state_dir = state,
 				.stdio_log = "/var/log/lithos/stderr/demo.log",
 				.term = cmd_pid ? "xterm" : NULL,
@@ -79,6 +82,14 @@ static int render_case(const char *dir, const char *case_name, enum cgroup_versi
 				.userns_template = "# (templates/userns.conf)\n",
 			};
 			rc = lxcconf_render(&in, &m, &f, out, d);
+			if (init_out) {
+				struct strlist argv = { 0 };
+				const int stdio[3] = { 70, 71, 72 };
+				lxcconf_init_argv(&in, stdio, -1, &argv);
+				for (size_t a = 0; a < argv.n; a++)
+					buf_printf(init_out, "%s\n", argv.v[a]);
+				strlist_free(&argv);
+			}
 			free(state);
 		}
 		instance_free(&in);
@@ -120,12 +131,13 @@ int main(void)
 		char *dir = xasprintf("%s/%s", root, names[i]);
 		for (int v = 1; v <= 2; v++) {
 			struct diags d = { 0 };
-			struct buf out = { 0 }, again = { 0 };
-			int rc = render_case(dir, names[i], v == 2 ? CGROUP_V2 : CGROUP_V1, &out, &d);
+			struct buf out = { 0 }, again = { 0 }, init = { 0 };
+			int rc = render_case(dir, names[i], v == 2 ? CGROUP_V2 : CGROUP_V1, &out,
+					     v == 1 ? &init : NULL, &d);
 			if (!ok(rc == 0, "%s: renders for cgroup v%d", names[i], v))
 				diags_print(stdout, &d);
 			diags_free(&d);
-			render_case(dir, names[i], v == 2 ? CGROUP_V2 : CGROUP_V1, &again, &d);
+			render_case(dir, names[i], v == 2 ? CGROUP_V2 : CGROUP_V1, &again, NULL, &d);
 			diags_free(&d);
 			ok(out.len == again.len && !memcmp(buf_str(&out), buf_str(&again), out.len),
 			   "%s: v%d rendering is deterministic", names[i], v);
@@ -153,6 +165,24 @@ int main(void)
 			}
 			free(expected);
 			free(fname);
+			if (v == 1) {
+				if (update) {
+					char *path = xasprintf("%s/expected-init.txt", dir);
+					FILE *f = fopen(path, "w");
+					if (f) {
+						fwrite(buf_str(&init), 1, init.len, f);
+						fclose(f);
+					}
+					free(path);
+				}
+				expected = slurp(dir, "expected-init.txt", &elen);
+				same = expected && elen == init.len &&
+				       !memcmp(expected, buf_str(&init), elen);
+				if (!ok(same, "%s: pid 1's argv matches expected-init.txt", names[i]))
+					printf("# --- got:\n# %s\n", buf_str(&init));
+				free(expected);
+			}
+			buf_free(&init);
 			buf_free(&out);
 			buf_free(&again);
 		}
