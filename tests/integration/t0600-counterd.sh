@@ -9,6 +9,7 @@
 # - --mem 10: the memory is resident (VmRSS), --dirty re-writes pages on
 #   every tick ("dirtied" grows) and memok=1; a word of the buffer changed
 #   behind its back (through /proc/PID/mem, root only) gives memok=0;
+# - maxgap_ms: the 1 s SIGSTOP shows as a gap of 1-2 s;
 # - --fd 3: serves an inherited listening socket (a lithos tcp-port);
 # - --unix PATH: serves a unix socket (criu 4.1.1 cannot dump TCP sockets on
 #   Linux >= 6.16, see counterd.c);
@@ -101,7 +102,7 @@ PIDS="$PIDS $D1"
 wait_file "$T/ready" 10
 ok $? "--ready file written" || diag_file "$T/d1.err"
 first=$(cat "$T/ready")
-like "$first" '^counterd token=[0-9a-f]{16} ticks=0 requests=0 pid=[0-9]+ mem_mib=10 dirtied=0 memok=1$' "ready line: initial state"
+like "$first" '^counterd token=[0-9a-f]{16} ticks=0 requests=0 pid=[0-9]+ mem_mib=10 dirtied=0 memok=1 maxgap_ms=0$' "ready line: initial state"
 is "$(field "$first" pid)" "$D1" "ready line: our pid"
 TOKEN=$(field "$first" token)
 a1=$(ask "$PORT")
@@ -131,6 +132,9 @@ diag "ticks before SIGSTOP $t3, after 1 s stopped $t4, 0.3 s later $t5"
 ok $([ $((t4 - t3)) -le 4 ] && echo 0 || echo 1) "1 s stopped: no catch-up ($t3 -> $t4, 20 would be a catch-up)"
 ok $([ "$t5" -gt "$t4" ] && echo 0 || echo 1) "ticks again after SIGCONT ($t4 -> $t5)"
 is "$(field "$a4" requests)" 4 "the connection made while stopped was served after SIGCONT"
+g0=$(field "$a3" maxgap_ms) g=$(field "$a4" maxgap_ms)
+diag "maxgap_ms before SIGSTOP $g0, after $g"
+ok $([ "$g0" -lt 500 ] && [ "$g" -ge 1000 ] && [ "$g" -lt 2000 ] && echo 0 || echo 1) "maxgap_ms: the 1 s stop is seen ($g0 -> $g)"
 
 # ---- memory changed behind its back
 if [ "$(id -u)" -eq 0 ]; then
@@ -181,7 +185,7 @@ PIDS="$PIDS $D2"
 wait_file "$T/ready2" 10
 ok $? "--fd 3: ready" || diag_file "$T/d2.err"
 b1=$(ask "$PORT2")
-like "$b1" "^counterd token=[0-9a-f]{16} ticks=[0-9]+ requests=1 pid=$D2 mem_mib=0 dirtied=0 memok=1\$" "--fd 3: answers on the inherited socket"
+like "$b1" "^counterd token=[0-9a-f]{16} ticks=[0-9]+ requests=1 pid=$D2 mem_mib=0 dirtied=0 memok=1 maxgap_ms=[0-9]+\$" "--fd 3: answers on the inherited socket"
 "$T/counterd" --fd 7 >"$T/out" 2>"$T/err" 7</dev/null
 is "$?" 1 "--fd 7 on a file: exit 1"
 like "$(cat "$T/err")" 'fd 7 is not a socket' "--fd 7 on a file: says why"
@@ -201,7 +205,7 @@ import socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
 print(s.recv(512).decode().strip())' "$T/c.sock" 2>&1)
-like "$u" "^counterd token=[0-9a-f]{16} ticks=[0-9]+ requests=1 pid=$D3 mem_mib=1 dirtied=[0-9]+ memok=1\$" "--unix: answers on the unix socket"
+like "$u" "^counterd token=[0-9a-f]{16} ticks=[0-9]+ requests=1 pid=$D3 mem_mib=1 dirtied=[0-9]+ memok=1 maxgap_ms=[0-9]+\$" "--unix: answers on the unix socket"
 kill -TERM "$D3"
 wait "$D3"
 is "$?" 0 "--unix: SIGTERM, exit 0"

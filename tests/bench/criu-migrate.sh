@@ -1,0 +1,250 @@
+#!/bin/bash
+# tests/bench/criu-migrate.sh [RUNS]
+#
+# Benchmark (not a test) of CRIU checkpoint, restore and migration of a
+# daemon with 10 MiB and 200 MiB of dirty memory (issue 6).  Two "hosts" on
+# this machine: two LXC paths A and B (as tests/lib/criutest.sh), the
+# images in a directory both see (the shared-directory mode: no copy).
+#
+# The daemon is tests/lib/counterd.c (static, in the busybox test image):
+# --mem N MiB written at start, --interval 10 (ms) and --dirty PAGES per tick
+# so that 10% of its memory is re-written every second (so a pre-dump has
+# something left for the final dump).  It runs as pid 1 of the container, as
+# lithos runs a migratable daemon, and serves its state on a unix socket
+# (criu 4.1.1 cannot dump TCP sockets on Linux >= 6.16: counterd.c).
+#
+# Variants, interleaved in one loop, RUNS runs each (default 5):
+#
+#   lxc      liblxc's own tool on a container with the config a migratable
+#            lithos daemon gets (no console, no ttys, autodev, empty
+#            network, tmpfs /run, process as pid 1):
+#            checkpoint = `lxc-checkpoint -s -D DIR` on A (freeze, dump, stop)
+#            restore    = `lxc-checkpoint -r -D DIR` on B (until it runs)
+#            freeze     = the longest gap counterd saw between two wake-ups
+#                         (maxgap_ms, wall clock): process stopped on A to
+#                         process running on B, read from the process itself
+#   lxc-pre  the same with one pre-dump first (`lxc-checkpoint -p`, the
+#            daemon keeps running 1 s, then the final dump with
+#            --predump-dir): freeze with pre-dumps
+#   lithos   the lithos commands (lithos_checkpoint/lithos_restore, when
+#            built): same three figures                      [when present]
+#
+# Each run checks that the restored daemon is the same process (token),
+# its request counter continued and its memory is intact (memok=1); a run
+# that fails is reported with the reason and not counted.
+#
+# Environment: BENCH_RUNS (5), BENCH_SIZES ("10 200"), BENCH_VARIANTS
+# ("lxc lxc-pre lithos"), BENCH_BUILDDIR, BENCH_KEEP=1 keeps the scratch dir.
+# Needs root, LXC, CRIU (scripts/install-criu.sh: the test wrapper with
+# CRIU_FAULT=130 is used, as by the tests), busybox-static, gcc, python3.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+RUNS=${1:-${BENCH_RUNS:-5}}
+SIZES=${BENCH_SIZES:-10 200}
+VARIANTS=${BENCH_VARIANTS:-lxc lxc-pre lithos}
+CRIU_BIN=${LITHOS_CRIU_PREFIX:-/opt/lithos-criu}/test-bin
+
+[ "$(id -u)" -eq 0 ] || bench_die "must run as root"
+[ -x "$CRIU_BIN/criu" ] || bench_die "no $CRIU_BIN/criu (run scripts/install-criu.sh)"
+command -v lxc-checkpoint >/dev/null || bench_die "lxc-checkpoint missing (apt-get install lxc)"
+command -v gcc >/dev/null || bench_die "gcc missing"
+PYTHON=$(command -v python3) || bench_die "python3 missing"
+export PATH=$CRIU_BIN:$PATH
+
+B=$(mktemp -d /tmp/lithos-bench-criu.XXXXXX) || bench_die "mktemp"
+chmod 0755 "$B"
+CG=lithos-bench-criu.$$
+cleanup() {
+	local h n d
+	for h in a b; do
+		for n in $(lxc-ls -P "$B/$h" --running -1 2>/dev/null); do
+			lxc-stop -P "$B/$h" -n "$n" -k >/dev/null 2>&1
+		done
+	done
+	for d in /sys/fs/cgroup/*/"$CG" /sys/fs/cgroup/"$CG"; do
+		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+	done
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then
+		bench_note "kept $B"
+	else
+		rm -rf --one-file-system "$B"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+"$BENCH_TOP/tests/lib/build-image.sh" "$B/img" >"$B/build-image.log" 2>&1 || bench_die "build-image.sh failed"
+gcc -static -O2 -o "$B/img/bin/counterd" "$BENCH_TOP/tests/lib/counterd.c" || bench_die "counterd"
+
+# lithos commands, if this build has them (copied: a rebuild must not swap them)
+HAVE_LITHOS=
+if [ -x "$BENCH_BUILDDIR/lithos_checkpoint" ] && [ -x "$BENCH_BUILDDIR/lithos_restore" ]; then
+	HAVE_LITHOS=1
+fi
+
+# config NAME MIB: the container NAME on both hosts
+config() {
+	local name=$1 mib=$2 h pages dirty
+	pages=$((mib * 256))
+	dirty=$((pages / 1000)) # per 10 ms tick: 10% per second
+	[ "$dirty" -ge 1 ] || dirty=1
+	for h in a b; do
+		mkdir -p "$B/$h/$name"
+		cat >"$B/$h/$name/config" <<EOF
+lxc.uts.name = $name
+lxc.rootfs.path = dir:$B/img
+lxc.rootfs.options = ro
+lxc.mount.auto = proc:mixed sys:ro
+lxc.mount.entry = tmpfs run tmpfs rw,nosuid,nodev,size=1m 0 0
+lxc.autodev = 1
+lxc.tty.max = 0
+lxc.pty.max = 0
+lxc.console.path = none
+lxc.net.0.type = empty
+lxc.cgroup.dir = $CG/$h.$name
+lxc.init.cmd = /bin/counterd --unix /run/c.sock --interval 10 --mem $mib --dirty $dirty
+lxc.log.level = warn
+EOF
+	done
+}
+
+ask() { # HOST NAME: counterd's status line
+	local p
+	p=$(lxc-info -P "$B/$1" -n "$2" -p -H 2>/dev/null)
+	[ -n "$p" ] || { echo "ERROR not running"; return; }
+	"$PYTHON" - "/proc/$p/root/run/c.sock" <<'EOF'
+import socket, sys, time
+for _ in range(200):
+    try:
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(10)
+        s.connect(sys.argv[1])
+        print(s.recv(512).decode().strip())
+        break
+    except OSError as e:
+        err = e
+        time.sleep(0.05)
+else:
+    print("ERROR %s" % err)
+EOF
+}
+field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+now() { echo "${EPOCHREALTIME/./}"; }
+ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f\n", (b - a) / 1000 }'; }
+
+# start NAME: on A, until the daemon answered twice
+start() {
+	lxc-start -P "$B/a" -n "$1" -d -o "$B/$1.start.log" || return 1
+	S1=$(ask a "$1")
+	sleep 0.3
+	S1=$(ask a "$1")
+	case $S1 in ERROR*) return 1 ;; esac
+}
+# verify NAME: the daemon on B is the one of A, requests+1, memory intact
+verify() {
+	S2=$(ask b "$1")
+	[ "$(field "$S2" token)" = "$(field "$S1" token)" ] &&
+		[ "$(field "$S2" requests)" = $(($(field "$S1" requests) + 1)) ] &&
+		[ "$(field "$S2" memok)" = 1 ]
+}
+stop_b() {
+	lxc-stop -P "$B/b" -n "$1" -k >/dev/null 2>&1
+	lxc-stop -P "$B/a" -n "$1" -k >/dev/null 2>&1
+	rm -rf "$B/img-$1"
+}
+
+fail() { # VARIANT SIZE WHY
+	echo "$1 $2 $3" >>"$B/failures"
+	bench_note "run failed: $1 ${2}MiB: $3"
+}
+
+run_lxc() { # SIZE PRE(0/1)
+	local size=$1 pre=$2 name=c$1 v=lxc d t0 t1 t2
+	[ "$pre" = 1 ] && v=lxc-pre
+	d=$B/img-$name
+	rm -rf "$d"
+	mkdir -p "$d"
+	start "$name" || { fail $v "$size" "start: $S1"; stop_b "$name"; return; }
+	if [ "$pre" = 1 ]; then
+		if ! lxc-checkpoint -P "$B/a" -n "$name" -p -D "$d/pre" >"$B/pre.out" 2>&1; then
+			fail $v "$size" "pre-dump: $(grep -h -E 'Error|BUG' "$d/pre/"*.log 2>/dev/null | grep -v RLIMIT | head -n 2 | tr '\n' ' ')"
+			stop_b "$name"
+			return
+		fi
+		sleep 1
+		S1=$(ask a "$name")
+		t0=$(now)
+		lxc-checkpoint -P "$B/a" -n "$name" -s -D "$d/final" --predump-dir=../pre >"$B/dump.out" 2>&1
+	else
+		t0=$(now)
+		lxc-checkpoint -P "$B/a" -n "$name" -s -D "$d/final" >"$B/dump.out" 2>&1
+	fi
+	local rc=$?
+	t1=$(now)
+	if [ $rc -ne 0 ]; then
+		fail $v "$size" "dump: $(grep -h Error "$d/final/dump.log" 2>/dev/null | grep -v -E 'RLIMIT|iptables' | head -n 2 | tr '\n' ' ')"
+		stop_b "$name"
+		return
+	fi
+	lxc-checkpoint -P "$B/b" -n "$name" -r -D "$d/final" >"$B/restore.out" 2>&1
+	rc=$?
+	t2=$(now)
+	if [ $rc -ne 0 ]; then
+		fail $v "$size" "restore: $(grep -h Error "$d/final/restore.log" 2>/dev/null | grep -v -E 'RLIMIT|iptables' | head -n 2 | tr '\n' ' ')"
+		stop_b "$name"
+		return
+	fi
+	if verify "$name"; then
+		ms "$t0" "$t1" >>"$B/$v.$size.checkpoint"
+		ms "$t1" "$t2" >>"$B/$v.$size.restore"
+		field "$S2" maxgap_ms >>"$B/$v.$size.freeze"
+		du -sm "$d/final" | awk '{print $1}' >>"$B/$v.$size.mb"
+	else
+		fail $v "$size" "verify: before '$S1' after '$S2'"
+	fi
+	stop_b "$name"
+}
+
+bench_note "$(bench_machine)"
+bench_note "criu: $("$CRIU_BIN/criu" --version 2>/dev/null | head -n 1); soft-dirty: $("$CRIU_BIN/criu" check --feature mem_dirty_track >/dev/null 2>&1 && echo yes || echo no)"
+for size in $SIZES; do
+	config "c$size" "$size"
+done
+for r in $(seq "$RUNS"); do
+	for size in $SIZES; do
+		for v in $VARIANTS; do
+			case $v in
+			lxc) run_lxc "$size" 0 ;;
+			lxc-pre) run_lxc "$size" 1 ;;
+			lithos)
+				[ -n "$HAVE_LITHOS" ] || continue
+				# TODO(criu-tests): lithos_checkpoint/lithos_restore/migrate
+				# once their flags are fixed (docs/criu-notes.md)
+				;;
+			esac
+		done
+	done
+	bench_note "round $r/$RUNS done"
+done
+
+printf '\n%-8s %5s %4s | %-26s | %-26s | %-26s | %s\n' variant MiB n "checkpoint ms med (min-max)" \
+	"restore ms med (min-max)" "freeze ms med (min-max)" "images MB"
+stat_cell() { # FILE
+	[ -s "$1" ] || { echo "-"; return; }
+	bench_stats "$1" | awk '{ printf "%.0f (%.0f-%.0f)", $2, $4, $5 }'
+}
+for size in $SIZES; do
+	for v in $VARIANTS; do
+		f=$B/$v.$size
+		n=$(cat "$f.checkpoint" 2>/dev/null | grep -c .)
+		printf '%-8s %5s %4s | %-26s | %-26s | %-26s | %s\n' "$v" "$size" "$n" "$(stat_cell "$f.checkpoint")" \
+			"$(stat_cell "$f.restore")" "$(stat_cell "$f.freeze")" "$(stat_cell "$f.mb" | cut -d' ' -f1)"
+	done
+done
+if [ -s "$B/failures" ]; then
+	echo
+	echo "failed runs (not counted):"
+	sort "$B/failures" | uniq -c | sed 's/^/  /'
+fi
