@@ -2,6 +2,7 @@
  *
  *   lithos_knot --name SANDBOX/PROC.N --master FILE --lxc-path DIR
  *               --lxc-name NAME --status FILE [--fd CHILD=OURS]...
+ *               [--sources-fd FD]
  *
  * Its command line names the instance, so `pgrep -f 'lithos_knot --name
  * SANDBOX/PROC.0'` finds it as with lithos.  It decrypts the instance's
@@ -13,6 +14,11 @@
  * file (for a tree that adopted it and so cannot wait for it) and exits with
  * the process's exit code (128+N for signal N).
  *
+ * With --sources-fd the configs are read from the tree's copy of what it
+ * loaded the sandbox from (a memfd, see translator/sources.h), not from the
+ * disk: a restart runs what the tree compiled even when the files changed
+ * since or a reload kept the sandbox on its last good configs.
+ *
  * stdin, stdout and stderr are set up by the tree (stdin /dev/null, the
  * others the sandbox's log).  Exit codes of its own: 121 configs invalid,
  * 122 container could not start.
@@ -21,6 +27,7 @@
 #include "instance.h"
 #include "lxcrun.h"
 #include "secret_env.h"
+#include "sources.h"
 #include "util.h"
 
 #include <errno.h>
@@ -110,10 +117,12 @@ int main(int argc, char **argv)
 		{ "lxc-name", required_argument, NULL, 'L' },
 		{ "status", required_argument, NULL, 's' },
 		{ "fd", required_argument, NULL, 'f' },
+		{ "sources-fd", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *name = NULL, *master = NULL, *lxc_path = NULL, *lxc_name = NULL;
 	const char *status = NULL;
+	int sources_fd = -1;
 	struct fdmap *map = NULL;
 	size_t n_map = 0;
 	int c;
@@ -130,6 +139,9 @@ int main(int argc, char **argv)
 			break;
 		case 'L':
 			lxc_name = optarg;
+			break;
+		case 'S':
+			sources_fd = atoi(optarg);
 			break;
 		case 's':
 			status = optarg;
@@ -170,7 +182,21 @@ int main(int argc, char **argv)
 	struct entry_load el;
 	struct instance in;
 	struct strlist secrets = { 0 };
-	if (entry_load(&el, master, sandbox, proc, &d) < 0 ||
+	struct srcset kept = { 0 };
+	if (sources_fd >= 0) {
+		if (srcset_read_fd(&kept, sources_fd) < 0) {
+			fprintf(stderr, "[lithos_knot] %s: cannot read the configs from fd %d\n", name,
+				sources_fd);
+			write_status(status, EXIT_CONFIG);
+			return EXIT_CONFIG;
+		}
+		close(sources_fd);
+		sources_use(&kept, NULL);
+	}
+	int loaded = entry_load(&el, master, sandbox, proc, &d);
+	sources_use(NULL, NULL);
+	srcset_free(&kept);
+	if (loaded < 0 ||
 	    instance_build(&in, &el.sandbox, el.entry, &el.cc, el.image_root, index, 0, NULL, 0,
 			   &d) < 0 ||
 	    secret_env_decrypt(&in, &secrets, &d) < 0 || (exact_env_append(&in, &secrets), false)) {

@@ -63,19 +63,66 @@ static char *find_knot(void)
 	return xstrdup(LITHOS_LIBEXEC_DIR "/lithos_knot");
 }
 
-/* Load and check the configs; problems are logged.  Returns 0 when valid. */
-static int load_setup(struct tree *t, struct lithos_setup *st)
+static void log_diags(struct diags *d, const char *what)
 {
-	struct diags d = { 0 };
-	struct setup_options so = { .master_path = t->master_path };
-	int rc = setup_load(st, &so, &d);
-	for (size_t i = 0; i < d.n; i++) {
-		char *line = diag_format(&d.v[i]);
-		log_error("Config: %s", line);
+	for (size_t i = 0; i < d->n; i++) {
+		char *line = diag_format(&d->v[i]);
+		log_error("%s: %s", what, line);
 		free(line);
 	}
+}
+
+static const struct sbsrc *find_old_sources(const struct tree *t, const char *name)
+{
+	for (size_t i = 0; name && i < t->n_old_srcs; i++)
+		if (!strcmp(t->old_srcs[i].name, name))
+			return &t->old_srcs[i];
+	return NULL;
+}
+
+/* Load every config once; problems are logged as lithos_check prints them.
+ * A sandbox with problems that has last good configs (from before this
+ * reload) is loaded from those instead, whole: its instances run on
+ * unchanged.  Without them (a cold start, a sandbox new in this reload)
+ * its valid process entries run and the others are skipped. */
+static void load_configs(struct tree *t)
+{
+	struct diags d = { 0 };
+	struct setup_options so = { .master_path = t->master_path, .record_sources = true };
+	setup_load(&t->setup, &so, &d);
+	log_diags(&d, "Config");
 	diags_free(&d);
-	return rc;
+	for (size_t i = 0; i < t->setup.n_sandboxes; i++) {
+		struct loaded_sandbox *sb = &t->setup.sandboxes[i];
+		if (!sb->n_problems)
+			continue;
+		const char *name = sb->cfg.name ? sb->cfg.name : "?";
+		size_t n = sb->n_problems;
+		const struct sbsrc *old = find_old_sources(t, sb->cfg.name);
+		if (old) {
+			log_error("Sandbox %s: %zu problem%s (above); it keeps its last good configs and its instances run on unchanged",
+				  name, n, n == 1 ? "" : "s");
+			struct diags d2 = { 0 };
+			if (setup_reload_sandbox(&t->setup, i, &old->set, &d2) < 0) {
+				log_diags(&d2, "Last good config");
+				log_error("Sandbox %s: its last good configs do not load either (above); only its valid process entries run",
+					  name);
+			}
+			diags_free(&d2);
+		} else {
+			size_t ok = 0;
+			for (size_t j = 0; j < sb->n_entries; j++)
+				ok += sb->entries[j].valid;
+			if (!ok)
+				log_error("Sandbox %s: %zu problem%s (above) and no last good configs: skipped, nothing of it runs",
+					  name, n, n == 1 ? "" : "s");
+			else
+				log_error("Sandbox %s: %zu problem%s (above) and no last good configs: its %zu valid process entr%s run, the others are skipped",
+					  name, n, n == 1 ? "" : "s", ok, ok == 1 ? "y" : "ies");
+		}
+	}
+	t->have_setup = true;
+	tree_apply_sources(t);
 }
 
 static void reap(struct tree *t)
@@ -111,13 +158,20 @@ static void adopted_died(struct tree *t, struct child *c)
 static void reload(struct tree *t)
 {
 	log_warn("Reloading configs (SIGQUIT)");
-	struct lithos_setup st;
-	if (load_setup(t, &st) < 0) {
-		log_error("Reload refused: the configs have problems (see above); everything keeps running on the old configs");
-		setup_free(&st);
+	/* only the master config is checked here (a broken one would leave the
+	 * new image without a runtime dir or log); the sandboxes are loaded
+	 * once, by the new image, each falling back to its last good configs */
+	struct master_config m;
+	struct diags d = { 0 };
+	if (master_config_parse(&m, t->master_path, &d) < 0) {
+		log_diags(&d, "Config");
+		log_error("Reload refused: the master config has problems (see above); everything keeps running on the old configs");
+		diags_free(&d);
+		master_config_free(&m);
 		return;
 	}
-	setup_free(&st);
+	diags_free(&d);
+	master_config_free(&m);
 	/* re-execute in place: same pid, children and sockets */
 	char *state = xasprintf("%s/tree.state", t->runtime_dir);
 	t->reloads++;
@@ -279,13 +333,12 @@ int main(int argc, char **argv)
 
 	t.knot = find_knot();
 	char *err = NULL;
-	struct master_config m2;
-	master_config_defaults(&m2, NULL);
+	/* the state of the tree before the reload: children, sockets and the
+	 * last good configs of each sandbox */
+	if (reexec && tree_load_state(&t, reexec) < 0)
+		log_error("Cannot read the state of the previous tree from %s: %m", reexec);
+	load_configs(&t);
 	/* host facts come from the master config loaded with the setup */
-	if (load_setup(&t, &t.setup) < 0)
-		log_error("Some configs have problems (see above); running the valid ones");
-	t.have_setup = true;
-	master_config_free(&m2);
 	if (host_info_load(&t.host, &t.setup.master, &err) < 0) {
 		log_error("Cannot run containers: %s", err);
 		return 1;
@@ -293,8 +346,6 @@ int main(int argc, char **argv)
 
 	tree_metrics_open(&t);
 	if (reexec) {
-		if (tree_load_state(&t, reexec) < 0)
-			log_error("Cannot read the state of the previous tree from %s: %m", reexec);
 		unlink(reexec);
 		log_warn("Reloaded (pid %d); %zu instances carried over", (int)getpid(), t.n_children);
 	} else {

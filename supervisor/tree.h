@@ -8,6 +8,7 @@
 #include "host.h"
 #include "instance.h"
 #include "setup.h"
+#include "sources.h"
 
 #include <stdint.h>
 #include <sys/types.h>
@@ -22,13 +23,24 @@ struct port_sock {
 	bool reuse_port; /* one socket per start: not shared */
 };
 
+/* What a sandbox was loaded from (its last good configs), kept across
+ * reloads in a sealed memfd that each knot of the sandbox reads. */
+struct sbsrc {
+	char *name;
+	int fd;
+	struct srcset set;
+};
+
 /* What the configs want for one instance. */
 struct want {
 	char *name;      /* SANDBOX/PROC.N */
 	char *lxc_name;
 	char *sandbox, *proc;
 	uint32_t index;
-	char hash[65];
+	char hash[65];   /* of the compiled config, argv, ports, secrets */
+	char inputs[65]; /* of everything the compiled config comes from */
+	bool compiled;   /* conf is filled (else the child's hash was reused) */
+	int sources_fd;  /* the sandbox's sbsrc fd, -1 if none */
 	struct buf conf;
 	const struct loaded_sandbox *sb;
 	const struct loaded_entry *le;
@@ -47,6 +59,7 @@ struct child {
 	char *lxc_name;
 	char *sandbox, *proc;
 	char hash[65];
+	char inputs[65];    /* of the want it was started from ("" unknown) */
 	enum child_state state;
 	pid_t pid;          /* the knot */
 	int pidfd;          /* adopted knot (not our child); -1 otherwise */
@@ -83,6 +96,10 @@ struct tree {
 	size_t n_wants;
 	struct port_sock *ports;
 	size_t n_ports;
+	struct sbsrc *srcs;      /* per sandbox of the setup */
+	size_t n_srcs;
+	struct sbsrc *old_srcs;  /* from before the reload */
+	size_t n_old_srcs;
 	struct metrics *metrics;
 	bool stopping;
 	bool dirty;          /* status and metric levels to write out */
@@ -95,7 +112,7 @@ double now_mono(void);
 void tree_compute_wants(struct tree *t);
 void tree_free_wants(struct tree *t);
 void tree_reconcile(struct tree *t);
-int tree_start(struct tree *t, struct child *c, const struct want *w);
+int tree_start(struct tree *t, struct child *c, struct want *w);
 void tree_stop(struct tree *t, struct child *c);
 void tree_child_died(struct tree *t, struct child *c, int code);
 void tree_tick(struct tree *t);
@@ -112,6 +129,7 @@ int ports_acquire(struct tree *t, struct child *c, const struct want *w, int **f
 void ports_release(struct tree *t, struct child *c);
 
 /* tree_state.c */
+void tree_apply_sources(struct tree *t);
 int tree_save_state(struct tree *t, const char *path);
 int tree_load_state(struct tree *t, const char *path);
 void tree_adopt_orphans(struct tree *t);

@@ -8,6 +8,7 @@
 #include "iolog.h"
 #include "tree_metrics.h"
 #include "util.h"
+#include "host.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -95,31 +96,194 @@ void kill_stale_init(struct tree *t, const char *lxc_name)
 	}
 }
 
+/* ---- what a compiled config comes from (inputs digests) ---- */
+
+static void h_str(crypto_generichash_state *st, const char *s)
+{
+	/* with its terminating NUL, NULL apart from "" */
+	static const unsigned char nul_mark[2] = { 0xff, 0 };
+	if (!s)
+		crypto_generichash_update(st, nul_mark, sizeof(nul_mark));
+	else
+		crypto_generichash_update(st, (const unsigned char *)s, strlen(s) + 1);
+}
+
+static void h_bytes(crypto_generichash_state *st, const void *p, size_t n)
+{
+	crypto_generichash_update(st, (const unsigned char *)&n, sizeof(n));
+	if (n)
+		crypto_generichash_update(st, p, n);
+}
+
+static void h_file(crypto_generichash_state *st, const struct srcset *s, const char *path)
+{
+	const struct srcfile *f = path ? srcset_find(s, path) : NULL;
+	h_str(st, path);
+	if (!f || f->absent)
+		h_bytes(st, "", 0);
+	else
+		h_bytes(st, f->data, f->len);
+}
+
+static void h_final(crypto_generichash_state *st, char out[65])
+{
+	unsigned char h[32];
+	crypto_generichash_final(st, h, sizeof(h));
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", h[i]);
+}
+
+/* Everything of the tree and host a compiled config depends on: this
+ * program (a new binary may compile differently), the master config, the
+ * host facts and templates, devfs-dir. */
+static void global_inputs(struct tree *t, crypto_generichash_state *st)
+{
+	crypto_generichash_init(st, NULL, 0, 32);
+	struct stat sb;
+	memset(&sb, 0, sizeof(sb));
+	stat(t->self_exe, &sb);
+	h_str(st, t->self_exe);
+	long long id[5] = { (long long)sb.st_dev, (long long)sb.st_ino, (long long)sb.st_size,
+			    (long long)sb.st_mtim.tv_sec, (long long)sb.st_mtim.tv_nsec };
+	h_bytes(st, id, sizeof(id));
+	for (size_t i = 0; i < t->setup.master_sources.n; i++)
+		h_file(st, &t->setup.master_sources, t->setup.master_sources.v[i].path);
+	const struct host_info *h = &t->host;
+	int facts[2] = { (int)h->cgroup, h->memsw };
+	h_bytes(st, facts, sizeof(facts));
+	h_str(st, h->lxc_path);
+	h_str(st, h->hook);
+	h_str(st, h->base_template);
+	h_str(st, h->userns_template);
+	h_str(st, h->devices_template);
+	h_str(st, t->knots_dir);
+	const char *devfs = t->setup.master.devfs_dir;
+	char *mk = devfs ? xasprintf("%s/.lithos-devfs", devfs) : NULL;
+	int dv[2] = { devfs && access(devfs, F_OK) == 0, mk && access(mk, F_OK) == 0 };
+	free(mk);
+	h_bytes(st, dv, sizeof(dv));
+}
+
+/* Every field of a process entry (keep in step with struct process_entry). */
+static void h_entry(crypto_generichash_state *st, const struct process_entry *e)
+{
+	h_str(st, e->name);
+	uint32_t nums[2] = { (uint32_t)e->kind, e->instances };
+	h_bytes(st, nums, sizeof(nums));
+	h_str(st, e->image);
+	h_str(st, e->config);
+	h_bytes(st, &e->ip_addresses.n, sizeof(e->ip_addresses.n));
+	for (size_t i = 0; i < e->ip_addresses.n; i++)
+		h_str(st, e->ip_addresses.v[i]);
+	h_bytes(st, &e->variables.n, sizeof(e->variables.n));
+	for (size_t i = 0; i < e->variables.n; i++) {
+		h_str(st, e->variables.v[i].key);
+		h_str(st, e->variables.v[i].value);
+	}
+	h_bytes(st, &e->extra_secrets_namespaces.n, sizeof(e->extra_secrets_namespaces.n));
+	for (size_t i = 0; i < e->extra_secrets_namespaces.n; i++)
+		h_str(st, e->extra_secrets_namespaces.v[i]);
+}
+
+/* What compile_instance looks at in an image, once per image. */
+struct image_facts {
+	const char *root;
+	int resolv, hosts;
+};
+
+static const struct image_facts *facts_of(struct image_facts **v, size_t *n, const char *root)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (!strcmp((*v)[i].root, root))
+			return &(*v)[i];
+	struct image_facts f = { root, (int)image_file_kind(root, "/etc/resolv.conf"),
+				 (int)image_file_kind(root, "/etc/hosts") };
+	VEC_PUSH(*v, *n, f);
+	return &(*v)[*n - 1];
+}
+
+static const struct child *find_child(struct tree *t, const char *lxc_name)
+{
+	for (size_t i = 0; i < t->n_children; i++)
+		if (!strcmp(t->children[i].lxc_name, lxc_name))
+			return &t->children[i];
+	return NULL;
+}
+
+static void log_instance_problems(struct diags *d, const char *sb, const char *proc, uint32_t k)
+{
+	for (size_t e = 0; e < d->n; e++) {
+		char *line = diag_format(&d->v[e]);
+		log_error("Instance %s/%s.%u not started: %s", sb, proc, k, line);
+		free(line);
+	}
+}
+
+/* The instances the configs want.  Each gets a digest of its inputs; one
+ * whose child was started from the same inputs takes that child's hash
+ * and is not compiled (compiled when it starts again, see tree_start). */
 void tree_compute_wants(struct tree *t)
 {
 	tree_free_wants(t);
+	crypto_generichash_state g;
+	global_inputs(t, &g);
+	struct image_facts *facts = NULL;
+	size_t n_facts = 0;
+	size_t n_compiled = 0;
 	for (size_t i = 0; i < t->setup.n_sandboxes; i++) {
 		const struct loaded_sandbox *sb = &t->setup.sandboxes[i];
+		int sources_fd = i < t->n_srcs ? t->srcs[i].fd : -1;
+		crypto_generichash_state gs = g;
+		h_file(&gs, &sb->sources, sb->cfg.file);
 		for (size_t j = 0; j < sb->n_entries; j++) {
 			const struct loaded_entry *le = &sb->entries[j];
 			if (!le->valid || le->entry->kind != KIND_DAEMON)
 				continue;
+			/* mount targets are checked per entry: the same for all
+			 * its instances */
+			struct diags md = { 0 };
+			if (!check_mount_targets(&le->cc, le->image_root, &md)) {
+				for (uint32_t k = 0; k < le->entry->instances; k++)
+					log_instance_problems(&md, sb->cfg.name, le->entry->name, k);
+				diags_free(&md);
+				continue;
+			}
+			diags_free(&md);
+			const struct image_facts *f = facts_of(&facts, &n_facts, le->image_root);
+			crypto_generichash_state ge = gs;
+			h_entry(&ge, le->entry);
+			h_file(&ge, &sb->sources, le->cc.file);
+			h_str(&ge, le->image_root);
+			int fk[2] = { f->resolv, f->hosts };
+			h_bytes(&ge, fk, sizeof(fk));
 			for (uint32_t k = 0; k < le->entry->instances; k++) {
 				struct want w = { 0 };
 				struct diags d = { 0 };
+				w.sources_fd = sources_fd;
 				if (instance_build(&w.in, &sb->cfg, le->entry, &le->cc, le->image_root, k, 0,
-						   NULL, 0, &d) < 0 ||
-				    compile_want(t, &w, &d) < 0) {
-					for (size_t e = 0; e < d.n; e++) {
-						char *line = diag_format(&d.v[e]);
-						log_error("Instance %s/%s.%u not started: %s", sb->cfg.name,
-							  le->entry->name, k, line);
-						free(line);
-					}
+						   NULL, 0, &d) < 0) {
+					log_instance_problems(&d, sb->cfg.name, le->entry->name, k);
 					diags_free(&d);
 					instance_free(&w.in);
-					buf_free(&w.conf);
 					continue;
+				}
+				crypto_generichash_state gi = ge;
+				h_bytes(&gi, &k, sizeof(k));
+				h_final(&gi, w.inputs);
+				const struct child *c = find_child(t, w.in.lxc_name);
+				if (c && c->hash[0] && !strcmp(c->inputs, w.inputs)) {
+					memcpy(w.hash, c->hash, sizeof(w.hash));
+				} else {
+					if (compile_want(t, &w, &d) < 0) {
+						log_instance_problems(&d, sb->cfg.name, le->entry->name, k);
+						diags_free(&d);
+						instance_free(&w.in);
+						buf_free(&w.conf);
+						continue;
+					}
+					w.compiled = true;
+					n_compiled++;
+					hash_want(&w);
 				}
 				diags_free(&d);
 				w.name = xstrdup(w.in.name);
@@ -131,14 +295,16 @@ void tree_compute_wants(struct tree *t)
 				w.le = le;
 				w.restart_timeout = le->cc.restart_timeout;
 				w.kill_timeout = le->cc.kill_timeout;
-				hash_want(&w);
 				VEC_PUSH(t->wants, t->n_wants, w);
 			}
 		}
 	}
+	free(facts);
+	log_info("Configs want %zu instances; %zu compiled, %zu unchanged since they started",
+		 t->n_wants, n_compiled, t->n_wants - n_compiled);
 }
 
-static const struct want *find_want(struct tree *t, const char *lxc_name)
+static struct want *find_want(struct tree *t, const char *lxc_name)
 {
 	for (size_t i = 0; i < t->n_wants; i++)
 		if (!strcmp(t->wants[i].lxc_name, lxc_name))
@@ -178,6 +344,7 @@ void tree_cleanup_instance(struct tree *t, const char *lxc_name, bool remove_dir
 static void set_child_from_want(struct child *c, const struct want *w)
 {
 	memcpy(c->hash, w->hash, sizeof(c->hash));
+	memcpy(c->inputs, w->inputs, sizeof(c->inputs));
 	c->restart_timeout = w->restart_timeout;
 	c->kill_timeout = w->kill_timeout;
 	free(c->normal_codes);
@@ -186,9 +353,24 @@ static void set_child_from_want(struct child *c, const struct want *w)
 	memcpy(c->normal_codes, w->in.cc->normal_exit_codes, c->n_normal_codes * sizeof(uint32_t));
 }
 
-int tree_start(struct tree *t, struct child *c, const struct want *w)
+int tree_start(struct tree *t, struct child *c, struct want *w)
 {
 	char *err = NULL;
+	if (!w->compiled) {
+		/* unchanged since its last start: compile it again now */
+		struct diags d = { 0 };
+		if (compile_want(t, w, &d) < 0) {
+			log_instance_problems(&d, w->sandbox, w->proc, w->index);
+			diags_free(&d);
+			buf_free(&w->conf);
+			c->state = CH_WAIT_RESTART;
+			c->deadline = now_mono() + (c->restart_timeout > 1 ? c->restart_timeout : 1);
+			return -1;
+		}
+		diags_free(&d);
+		w->compiled = true;
+		hash_want(w);
+	}
 	set_child_from_want(c, w);
 	c->term_sent = false;
 	c->replace = false;
@@ -244,6 +426,12 @@ int tree_start(struct tree *t, struct child *c, const struct want *w)
 		strlist_push(&args, m, p0);
 		free(m);
 	}
+	if (w->sources_fd >= 0) {
+		char *m = xasprintf("%d", w->sources_fd);
+		strlist_push(&args, "--sources-fd", p0);
+		strlist_push(&args, m, p0);
+		free(m);
+	}
 	char **argv = xcalloc(args.n + 1, sizeof(*argv));
 	memcpy(argv, args.v, args.n * sizeof(*argv));
 	stdio_log_line(&t->setup.master, &w->sb->cfg, "%s: starting %s", w->name, w->in.argv.v[0]);
@@ -263,6 +451,8 @@ int tree_start(struct tree *t, struct child *c, const struct want *w)
 			int fl = fcntl(fds[i], F_GETFD);
 			fcntl(fds[i], F_SETFD, fl & ~FD_CLOEXEC);
 		}
+		if (w->sources_fd >= 0)
+			fcntl(w->sources_fd, F_SETFD, 0);
 		/* lxc's init is a fork of the knot: its environment is what
 		 * the container's pid 1 shows, so give it nothing of ours */
 		char *envp[] = { "container=lxc", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
@@ -431,7 +621,7 @@ void tree_tick(struct tree *t)
 		if (c->state == CH_RUNNING && c->term_sent && now >= c->deadline)
 			kill_hard(t, c);
 		else if (c->state == CH_WAIT_RESTART && now >= c->deadline && !t->stopping) {
-			const struct want *w = find_want(t, c->lxc_name);
+			struct want *w = find_want(t, c->lxc_name);
 			if (w && c->wanted)
 				tree_start(t, c, w);
 			else
@@ -482,12 +672,13 @@ void tree_reconcile(struct tree *t)
 			/* unchanged: keep it, take the new timeouts */
 			c->restart_timeout = w->restart_timeout;
 			c->kill_timeout = w->kill_timeout;
+			memcpy(c->inputs, w->inputs, sizeof(c->inputs));
 		}
 	}
 	tree_remove_dead(t);
 	/* what is wanted and does not run */
 	for (size_t i = 0; i < t->n_wants; i++) {
-		const struct want *w = &t->wants[i];
+		struct want *w = &t->wants[i];
 		bool found = false;
 		for (size_t j = 0; j < t->n_children && !found; j++)
 			found = !strcmp(t->children[j].lxc_name, w->lxc_name);

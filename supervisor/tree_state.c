@@ -20,6 +20,59 @@ char *knot_file(struct tree *t, const char *lxc_name, const char *ext)
 	return xasprintf("%s/%s.%s", t->knots_dir, lxc_name, ext);
 }
 
+static void free_srcs(struct sbsrc **v, size_t *n, bool close_fds)
+{
+	for (size_t i = 0; i < *n; i++) {
+		if (close_fds && (*v)[i].fd >= 0)
+			close((*v)[i].fd);
+		free((*v)[i].name);
+		srcset_free(&(*v)[i].set);
+	}
+	free(*v);
+	*v = NULL;
+	*n = 0;
+}
+
+/* After a load: one sealed memfd per sandbox with what it was loaded from
+ * (the one from before the reload when nothing changed), for the knots and
+ * the next reload.  Those of sandboxes that are gone are closed. */
+void tree_apply_sources(struct tree *t)
+{
+	struct sbsrc *v = xcalloc(t->setup.n_sandboxes + 1, sizeof(*v));
+	for (size_t i = 0; i < t->setup.n_sandboxes; i++) {
+		const struct loaded_sandbox *sb = &t->setup.sandboxes[i];
+		v[i].name = xstrdup(sb->cfg.name ? sb->cfg.name : "?");
+		v[i].fd = -1;
+		size_t len;
+		char *data = srcset_serialize(&sb->sources, &len);
+		for (size_t k = 0; k < t->n_old_srcs; k++) {
+			struct sbsrc *o = &t->old_srcs[k];
+			if (o->fd < 0 || strcmp(o->name, v[i].name))
+				continue;
+			size_t olen;
+			char *odata = srcset_serialize(&o->set, &olen);
+			if (olen == len && !memcmp(odata, data, len)) {
+				v[i].fd = o->fd;
+				o->fd = -1;
+			}
+			free(odata);
+		}
+		free(data);
+		if (v[i].fd < 0) {
+			char *mname = xasprintf("lithos-sources-%s", v[i].name);
+			v[i].fd = srcset_memfd(&sb->sources, mname);
+			free(mname);
+			if (v[i].fd < 0)
+				log_warn("Sandbox %s: cannot keep its configs in a memfd (%m); its knots read the files",
+					 v[i].name);
+		}
+	}
+	free_srcs(&t->old_srcs, &t->n_old_srcs, true);
+	free_srcs(&t->srcs, &t->n_srcs, true);
+	t->srcs = v;
+	t->n_srcs = t->setup.n_sandboxes;
+}
+
 int tree_save_state(struct tree *t, const char *path)
 {
 	char *tmp = xasprintf("%s.tmp", path);
@@ -32,6 +85,9 @@ int tree_save_state(struct tree *t, const char *path)
 	fprintf(f, "reloads %llu\n", (unsigned long long)t->reloads);
 	for (size_t k = 0; k < t->n_ports; k++)
 		fprintf(f, "port %s %d\n", t->ports[k].key, t->ports[k].fd);
+	for (size_t k = 0; k < t->n_srcs; k++)
+		if (t->srcs[k].fd >= 0)
+			fprintf(f, "sources %s %d\n", t->srcs[k].name, t->srcs[k].fd);
 	for (size_t i = 0; i < t->n_children; i++) {
 		const struct child *c = &t->children[i];
 		if (c->state == CH_STOPPED)
@@ -47,7 +103,7 @@ int tree_save_state(struct tree *t, const char *path)
 		fprintf(f, " %zu", c->n_shared_keys);
 		for (size_t k = 0; k < c->n_shared_keys; k++)
 			fprintf(f, " %s", c->shared_keys[k]);
-		fprintf(f, "\n");
+		fprintf(f, " inputs %s\n", c->inputs[0] ? c->inputs : "-");
 	}
 	int bad = ferror(f);
 	if (fclose(f) != 0 || bad || rename(tmp, path) < 0) {
@@ -55,9 +111,12 @@ int tree_save_state(struct tree *t, const char *path)
 		return -1;
 	}
 	free(tmp);
-	/* sockets survive the exec */
+	/* sockets and kept configs survive the exec */
 	for (size_t k = 0; k < t->n_ports; k++)
 		fcntl(t->ports[k].fd, F_SETFD, 0);
+	for (size_t k = 0; k < t->n_srcs; k++)
+		if (t->srcs[k].fd >= 0)
+			fcntl(t->srcs[k].fd, F_SETFD, 0);
 	for (size_t i = 0; i < t->n_children; i++)
 		for (size_t k = 0; k < t->children[i].n_own_socks; k++)
 			fcntl(t->children[i].own_socks[k], F_SETFD, 0);
@@ -88,6 +147,19 @@ int tree_load_state(struct tree *t, const char *path)
 			struct port_sock ps = { xstrdup(key), atoi(fd), 0, false };
 			fcntl(ps.fd, F_SETFD, FD_CLOEXEC);
 			VEC_PUSH(t->ports, t->n_ports, ps);
+		} else if (!strcmp(kind, "sources")) {
+			char *name = strtok_r(NULL, " ", &save), *fd = strtok_r(NULL, " ", &save);
+			if (!name || !fd)
+				continue;
+			struct sbsrc o = { xstrdup(name), atoi(fd), { 0 } };
+			fcntl(o.fd, F_SETFD, FD_CLOEXEC);
+			if (srcset_read_fd(&o.set, o.fd) < 0) {
+				log_error("Sandbox %s: cannot read its last good configs from fd %d", name, o.fd);
+				close(o.fd);
+				free(o.name);
+				continue;
+			}
+			VEC_PUSH(t->old_srcs, t->n_old_srcs, o);
 		} else if (!strcmp(kind, "child")) {
 			struct child c = { 0 };
 			char *f_[20];
@@ -135,6 +207,9 @@ int tree_load_state(struct tree *t, const char *path)
 					if (!strcmp(t->ports[p].key, key))
 						t->ports[p].refs++;
 			}
+			char *tag = strtok_r(NULL, " ", &save), *inputs = strtok_r(NULL, " ", &save);
+			if (tag && inputs && !strcmp(tag, "inputs") && strcmp(inputs, "-"))
+				snprintf(c.inputs, sizeof(c.inputs), "%s", inputs);
 			c.pidfd = -1;
 			c.wanted = true;
 			VEC_PUSH(t->children, t->n_children, c);

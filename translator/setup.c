@@ -40,6 +40,15 @@ static char **list_yaml(const char *dir, size_t *n, struct diags *d)
 	return names;
 }
 
+/* A sandbox's sources start with the master config the load used. */
+static void copy_master(const struct lithos_setup *st, struct srcset *to)
+{
+	for (size_t i = 0; i < st->master_sources.n; i++) {
+		const struct srcfile *f = &st->master_sources.v[i];
+		srcset_add(to, f->path, f->absent ? NULL : f->data, f->len);
+	}
+}
+
 static void load_sandbox(struct lithos_setup *st, struct loaded_sandbox *sb, const char *name,
 			 const struct setup_options *opt, struct diags *d)
 {
@@ -65,8 +74,10 @@ static void load_sandbox(struct lithos_setup *st, struct loaded_sandbox *sb, con
 		sb->processes_file = xasprintf("%s/%s.yaml", st->master.processes_dir, name);
 
 	struct stat stb;
-	if (stat(sb->processes_file, &stb) < 0 && errno == ENOENT &&
-	    !(opt->alternate_processes && opt->only_sandbox && !strcmp(opt->only_sandbox, name))) {
+	const struct srcfile *kept = sources_lookup(sb->processes_file);
+	bool missing = kept ? kept->absent : stat(sb->processes_file, &stb) < 0 && errno == ENOENT;
+	if (missing && !(opt->alternate_processes && opt->only_sandbox && !strcmp(opt->only_sandbox, name))) {
+		sources_note(sb->processes_file, NULL, 0);
 		/* no processes file: the sandbox runs nothing */
 		sb->procs.file = xstrdup(sb->processes_file);
 		return;
@@ -130,7 +141,11 @@ int setup_load(struct lithos_setup *st, const struct setup_options *opt, struct 
 	memset(st, 0, sizeof(*st));
 	size_t before = diags_count(d);
 	const char *mp = opt->master_path ? opt->master_path : "/etc/lithos/master.yaml";
-	if (master_config_parse(&st->master, mp, d) < 0)
+	if (opt->record_sources)
+		sources_use(NULL, &st->master_sources);
+	int mr = master_config_parse(&st->master, mp, d);
+	sources_use(NULL, NULL);
+	if (mr < 0)
 		return -1;
 
 	size_t n = 0;
@@ -150,27 +165,58 @@ int setup_load(struct lithos_setup *st, const struct setup_options *opt, struct 
 			free(names[i]);
 			continue;
 		}
-		load_sandbox(st, &st->sandboxes[st->n_sandboxes++], names[i], opt, d);
+		struct loaded_sandbox *sb = &st->sandboxes[st->n_sandboxes++];
+		size_t b0 = diags_count(d);
+		if (opt->record_sources) {
+			copy_master(st, &sb->sources);
+			sources_use(NULL, &sb->sources);
+		}
+		load_sandbox(st, sb, names[i], opt, d);
+		sources_use(NULL, NULL);
+		sb->n_problems = diags_count(d) - b0;
 		free(names[i]);
 	}
 	free(names);
 	return diags_count(d) > before ? -1 : 0;
 }
 
+static void free_sandbox(struct loaded_sandbox *sb)
+{
+	for (size_t j = 0; j < sb->n_entries; j++) {
+		container_config_free(&sb->entries[j].cc);
+		free(sb->entries[j].image_root);
+	}
+	free(sb->entries);
+	processes_config_free(&sb->procs);
+	sandbox_config_free(&sb->cfg);
+	free(sb->processes_file);
+	srcset_free(&sb->sources);
+	memset(sb, 0, sizeof(*sb));
+}
+
+int setup_reload_sandbox(struct lithos_setup *st, size_t i, const struct srcset *from,
+			 struct diags *d)
+{
+	struct loaded_sandbox *sb = &st->sandboxes[i];
+	char *name = xstrdup(sb->cfg.name ? sb->cfg.name : "");
+	free_sandbox(sb);
+	struct setup_options opt = { 0 };
+	size_t b0 = diags_count(d);
+	copy_master(st, &sb->sources);
+	sources_use(from, &sb->sources);
+	load_sandbox(st, sb, name, &opt, d);
+	sources_use(NULL, NULL);
+	sb->n_problems = diags_count(d) - b0;
+	free(name);
+	return sb->n_problems ? -1 : 0;
+}
+
 void setup_free(struct lithos_setup *st)
 {
-	for (size_t i = 0; i < st->n_sandboxes; i++) {
-		struct loaded_sandbox *sb = &st->sandboxes[i];
-		for (size_t j = 0; j < sb->n_entries; j++) {
-			container_config_free(&sb->entries[j].cc);
-			free(sb->entries[j].image_root);
-		}
-		free(sb->entries);
-		processes_config_free(&sb->procs);
-		sandbox_config_free(&sb->cfg);
-		free(sb->processes_file);
-	}
+	for (size_t i = 0; i < st->n_sandboxes; i++)
+		free_sandbox(&st->sandboxes[i]);
 	free(st->sandboxes);
+	srcset_free(&st->master_sources);
 	master_config_free(&st->master);
 	memset(st, 0, sizeof(*st));
 }

@@ -1,6 +1,7 @@
 #include "validate.h"
 #include "decode.h"
 #include "paths.h"
+#include "sources.h"
 #include "util.h"
 
 #include <errno.h>
@@ -72,6 +73,26 @@ int load_container_config(const struct sandbox_config *s, const struct process_e
 		return -1;
 	char *root = path_join(s->image_dir, e->image);
 	char *shown = xasprintf("%s%s", root, e->config);
+	const struct srcfile *kept = sources_lookup(shown);
+	if (kept && !kept->absent) {
+		/* the last good copy of it (see sources.h) */
+		sources_note(shown, kept->data, kept->len);
+		int r = container_config_parse_buffer(cc, shown, kept->data, kept->len, d);
+		free(shown);
+		if (r == 0 && image_root)
+			*image_root = root;
+		else
+			free(root);
+		return r;
+	}
+	if (kept) {
+		diag_add(d, pfile, e->config_pos.line, e->config_pos.col,
+			 "config %s: not among the kept configs of image %s; expected a container config file in the image",
+			 e->config, root);
+		free(root);
+		free(shown);
+		return -1;
+	}
 	_cleanup_close_ int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0) {
 		diag_add(d, pfile, e->image_pos.line, e->image_pos.col,
@@ -110,8 +131,10 @@ int load_container_config(const struct sandbox_config *s, const struct process_e
 	}
 	close(fd);
 	int ret = -1;
-	if (buf)
+	if (buf) {
+		sources_note(shown, buf, len);
 		ret = container_config_parse_buffer(cc, shown, buf, len, d);
+	}
 	free(buf);
 	free(shown);
 	if (ret == 0 && image_root)

@@ -1,4 +1,5 @@
 #include "yamltree.h"
+#include "sources.h"
 #include "util.h"
 
 #include <errno.h>
@@ -541,7 +542,20 @@ int ydoc_load_buffer(struct ydoc *doc, const char *name, const char *buf,
 int ydoc_load_file(struct ydoc *doc, const char *path, struct diags *d)
 {
 	size_t len = 0;
-	char *buf = read_file_limited(path, YAML_MAX_FILE_SIZE, &len);
+	const struct srcfile *kept = sources_lookup(path);
+	if (kept && !kept->absent) {
+		sources_note(path, kept->data, kept->len);
+		return ydoc_load_buffer(doc, path, kept->data, kept->len, d);
+	}
+	char *buf = NULL;
+	if (kept)
+		errno = ENOENT;
+	else
+		buf = read_file_limited(path, YAML_MAX_FILE_SIZE, &len);
+	if (buf)
+		sources_note(path, buf, len);
+	else if (errno == ENOENT)
+		sources_note(path, NULL, 0);
 	if (!buf) {
 		memset(doc, 0, sizeof(*doc));
 		doc->file = xstrdup(path);
