@@ -357,8 +357,10 @@ int main(int argc, char **argv)
 	if (reexec)
 		tree_metric_restart(&t);
 	tree_reconcile(&t);
-	/* children that ended while we were re-executing */
+	/* children that ended while we were re-executing (those not wanted
+	 * any more go now, not in the status written next) */
 	reap(&t);
+	tree_remove_dead(&t);
 
 	for (;;) {
 		ports_gc(&t);
