@@ -24,19 +24,6 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 ct_init t0601
 ct_need_criu
 
-# criu locks the network of a dumped netns with iptables; without it
-# installed, tell criu to skip the lock (this test's own wrapper; the
-# lithos commands' tests use the project's criu set-up as it is)
-if ! command -v iptables-restore >/dev/null 2>&1; then
-	mkdir -p "$T/criu-bin"
-	echo "network-lock skip" >"$T/criu.conf"
-	printf '#!/bin/sh\nCRIU_CONFIG_FILE=%s exec %s "$@"\n' "$T/criu.conf" "$CT_CRIU_TEST_BIN/criu" >"$T/criu-bin/criu"
-	chmod 0755 "$T/criu-bin/criu"
-	CT_PATH0=$T/criu-bin:$CT_PATH0
-	export PATH=$T/criu-bin:$PATH
-	diag "no iptables-restore: criu runs with network-lock skip in this test"
-fi
-
 ct_net
 ct_host a
 ct_host b

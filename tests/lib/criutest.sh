@@ -48,6 +48,7 @@
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 . "$top_srcdir/tests/lib/treetest.sh"
+. "$top_srcdir/tests/lib/criu.sh"
 
 COUNTERD_SRC=$top_srcdir/tests/lib/counterd.c
 INSTALL_SSHD=$top_srcdir/tests/lib/install-sshd.sh
@@ -77,15 +78,12 @@ ct_init() {
 	ct_build_counterd "$IMAGES/t/v1/bin/counterd" || skip_all "cannot build counterd (gcc -static)"
 }
 
-# ct_need_criu: the test wrapper of scripts/install-criu.sh first on PATH
-# (CRIU_FAULT=130, see DESIGN.md) or skip the whole script
+# ct_need_criu: criu_test_env (tests/lib/criu.sh: the test wrapper of
+# scripts/install-criu.sh first on PATH, or skip); every host gets it
 ct_need_criu() {
-	[ -x "$CT_CRIU_TEST_BIN/criu" ] ||
-		skip_all "no CRIU for tests at $CT_CRIU_TEST_BIN/criu (scripts/install-criu.sh installs it)"
-	timeout 30 "$CT_CRIU_TEST_BIN/criu" check >"$T/criu-check.log" 2>&1 ||
-		skip_all "criu check fails: $(tail -n 1 "$T/criu-check.log")"
+	criu_test_env
+	CT_CRIU_TEST_BIN=$CRIU_TEST_BIN
 	CT_PATH0=$CT_CRIU_TEST_BIN:$CT_PATH0
-	export PATH=$CT_CRIU_TEST_BIN:$PATH
 }
 
 # ct_build_counterd DEST: tests/lib/counterd.c, static
