@@ -1,4 +1,5 @@
 #include "iolog.h"
+#include "lxcconf.h"
 #include "lxcrun.h"
 #include "paths.h"
 #include "util.h"
@@ -57,18 +58,47 @@ static int open_in_volume(const struct instance *in, char **err)
 		return -1;
 	}
 	char *rel = xasprintf("%s/%s", best->path + klen, file + strlen(best->mountpoint));
-	struct open_how how = {
-		.flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
-		.mode = 0640,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
 	const char *r = rel;
 	while (*r == '/')
 		r++;
+	/* as if opened inside the container by its root (lithos's knot
+	 * opens it there before dropping to the process's user): a new file
+	 * is owned by the container's uid/gid 0, mode 0640; an existing one
+	 * is appended to as it is.  No symlink is followed anywhere on the
+	 * path, and nothing outside the volume is reached. */
+	struct open_how how = {
+		.flags = O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY,
+		.mode = 0640,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
 	int fd = (int)syscall(SYS_openat2, root, r, &how, sizeof(how));
-	if (fd < 0)
-		*err = xasprintf("cannot open stdout-stderr-file %s (%s/%s): %s", file, kv->value, r,
-				 strerror(errno));
+	bool failed = false;
+	if (fd >= 0) {
+		const struct idmap *um = cc->uid_map.set ? &cc->uid_map : &s->uid_map;
+		const struct idmap *gm = cc->gid_map.set ? &cc->gid_map : &s->gid_map;
+		uid_t uid = map_to_host(um, 0);
+		gid_t gid = map_to_host(gm, 0);
+		if ((uid || gid) && fchown(fd, uid, gid) < 0) {
+			*err = xasprintf("cannot chown stdout-stderr-file %s (%s/%s) to %u:%u: %s", file,
+					 kv->value, r, (unsigned)uid, (unsigned)gid, strerror(errno));
+			unlinkat(root, r, 0);
+			close(fd);
+			fd = -1;
+			failed = true;
+		}
+	} else if (errno == EEXIST) {
+		how.flags &= ~(uint64_t)(O_CREAT | O_EXCL);
+		how.mode = 0;
+		fd = (int)syscall(SYS_openat2, root, r, &how, sizeof(how));
+	}
+	if (fd < 0 && !failed) {
+		if (errno == ELOOP || errno == EXDEV)
+			*err = xasprintf("cannot open stdout-stderr-file %s (%s/%s): a symlink on its path in volume %s; refusing to follow it",
+					 file, kv->value, r, best->mountpoint);
+		else
+			*err = xasprintf("cannot open stdout-stderr-file %s (%s/%s): %s", file, kv->value,
+					 r, strerror(errno));
+	}
 	close(root);
 	free(rel);
 	return fd;

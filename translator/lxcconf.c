@@ -68,8 +68,7 @@ static bool has_newline(const char *s)
 	return strchr(s, '\n') || strchr(s, '\r');
 }
 
-/* Host id that an id inside the container maps to (identity without a map). */
-static uint32_t map_to_host(const struct idmap *m, uint32_t id)
+uint32_t map_to_host(const struct idmap *m, uint32_t id)
 {
 	if (!m || !m->set)
 		return id;
@@ -442,14 +441,24 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 		buf_puts(out, "# (lithos.migratable below tells lithos_knot).\n\n");
 	}
 
-	/* hooks and what they need to know */
-	buf_puts(out, "# hooks: state dir, resolv.conf and hosts, after-setup-command\n");
-	buf_printf(out, "lxc.hook.pre-start = %s\n", f->hook);
-	if (has_mount_hook(in))
+	/* hooks and what they need to know.  The state dir, resolv.conf and
+	 * hosts are made by lithos_cmd / lithos_knot in process before the
+	 * start and the state dir removed after it (from the #lithos lines
+	 * below): no pre-start and post-stop hooks, LXC runs each hook through
+	 * /bin/sh from a fork of its monitor (3-5 ms per hook) */
+	buf_puts(out, "# state dir, resolv.conf and hosts: made by lithos before the start, removed after\n");
+	if (has_mount_hook(in)) {
+		buf_printf(out, "# mount hook:%s%s\n",
+			   n_remounts ? " writable volumes nosuid,nodev,noexec" : "",
+			   userns && !s->bridged_network ? " /sys read-only recursively" : "");
 		buf_printf(out, "lxc.hook.mount = %s\n", f->hook);
-	if ((br && in->ip && br->after_setup_command.n) || f->init_file)
+	}
+	bool after_setup = br && in->ip && br->after_setup_command.n;
+	if (after_setup || f->init_file) {
+		buf_printf(out, "# start-host hook:%s%s\n", f->init_file ? " init pid for lithos_tree" : "",
+			   after_setup ? " after-setup-command" : "");
 		buf_printf(out, "lxc.hook.start-host = %s\n", f->hook);
-	buf_printf(out, "lxc.hook.post-stop = %s\n", f->hook);
+	}
 	hook_kv(out, "name", in->name);
 	for (size_t i = 0; i < n_remounts; i++)
 		hook_kv(out, "remount", remounts[i]);

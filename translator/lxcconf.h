@@ -70,4 +70,8 @@ int lxcconf_mount_decision(enum tristate mount, bool copy_or_generate, enum imag
 /* cgroup v2 weight from v1 shares (same formula as crun and systemd). */
 uint64_t cpu_shares_to_weight(uint64_t shares);
 
+/* Host id that an id inside the container maps to (identity without a
+ * map, UINT32_MAX when the map does not cover it). */
+uint32_t map_to_host(const struct idmap *m, uint32_t id);
+
 #endif

@@ -9,21 +9,24 @@
 #            this script creates (private address, no uplink, no NAT) and
 #            removes at the end
 #
-# Five variants per mode, interleaved in one loop (the order rotates every
-# round), RUNS timed runs each (default 30) after BENCH_WARMUP (3) rounds:
+# Four variants per mode (five with BENCH_BASELINE), interleaved in one
+# loop (the order rotates every round), RUNS timed runs each (default 30)
+# after BENCH_WARMUP (3) rounds:
 #
 #   cmd     lithos_cmd --master M SANDBOX true
-#   exact   lxc-execute with lithos's exact config, hooks included: the
-#           output of `lithos_lxcconf --master M SANDBOX true`, only the
-#           instance name (which holds lithos_lxcconf's pid) replaced by a
-#           fixed one
-#   binds   the same config without the lxc.hook.* lines and the #lithos.*
-#           lines for the hook, but with the two bind mounts of resolv.conf
-#           and hosts: their state dir is made once beforehand (by running
-#           the pre-start hook by hand), so only the hooks are gone
+#   base    the same with the lithos_cmd and lithos_hook of another build
+#           (BENCH_BASELINE=DIR, e.g. a build of the previous commit): before
+#           and after a change in one interleaved run
+#   exact   lxc-execute with lithos's exact config: the output of
+#           `lithos_lxcconf --master M SANDBOX true`, only the instance name
+#           (which holds lithos_lxcconf's pid) replaced by a fixed one.  Its
+#           state dir (resolv.conf, hosts; lithos_cmd makes it in process
+#           before each start) is made once beforehand by running
+#           `lithos_hook ... pre-start` by hand.  Hooks the config keeps
+#           (mount, start-host) stay; these two configs have none.
 #   nohook  the same config minus everything lithos-specific: also without
-#           those two bind mounts.  Security template, cgroup dir and
-#           limits, LXC log stay.
+#           the two bind mounts of resolv.conf and hosts.  Security
+#           template, cgroup dir and limits, LXC log stay.
 #   min     lxc-execute with a minimal hand-written equivalent config: image
 #           read-only, proc:mixed + sys:ro, uid/gid 1000, cwd /, PATH,
 #           no tty/console, autodev, and the same network and id map.
@@ -52,7 +55,13 @@ WARMUP=${BENCH_WARMUP:-3}
 MODES=${BENCH_MODES:-host bridged}
 NET=${BENCH_NET:-10.251.77}
 BR=${BENCH_BRIDGE:-lbench0}
-VARIANTS="cmd exact binds nohook min"
+VARIANTS="cmd exact nohook min"
+if [ -n "${BENCH_BASELINE:-}" ]; then
+	for p in lithos_cmd lithos_hook; do
+		[ -x "$BENCH_BASELINE/$p" ] || bench_die "BENCH_BASELINE: $BENCH_BASELINE/$p is missing"
+	done
+	VARIANTS="cmd base exact nohook min"
+fi
 
 [ "$(id -u)" -eq 0 ] || bench_die "must run as root"
 command -v lxc-execute >/dev/null || bench_die "lxc-execute is missing (apt-get install lxc)"
@@ -92,6 +101,10 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 bench_snapshot_bins "$T/bin" lithos_cmd lithos_hook lithos_lxcconf
+if [ -n "${BENCH_BASELINE:-}" ]; then
+	mkdir -p "$T/base"
+	cp "$BENCH_BASELINE/lithos_cmd" "$BENCH_BASELINE/lithos_hook" "$T/base/"
+fi
 if [ "${BENCH_HOOK_TIMES:-0}" = 1 ]; then
 	cat >"$T/bin/hook-timer" <<EOF
 #!/bin/bash
@@ -171,20 +184,18 @@ case " $MODES " in *" bridged "*)
 	;;
 esac
 
-# lxc-execute configs: exact (lithos's), binds, nohook, min; fixed names
+# lxc-execute configs: exact (lithos's), nohook, min; fixed names
 make_confs() { # MODE
 	local mode=$1 name
 	"$T/bin/lithos_lxcconf" --master "$M" "$mode" true >"$T/$mode.lithos.conf"
 	name=$(sed -n 's|^lxc\.log\.file = .*/\([^/]*\)/lxc\.log$|\1|p' "$T/$mode.lithos.conf")
 	[ -n "$name" ] || bench_die "no lxc.log.file in the lithos_lxcconf output"
 	name=$(printf '%s' "$name" | sed 's/[.]/\\./g') # a regex for sed
-	mkdir -p "$T/lxc/lbx-exact-$mode" "$T/lxc/lbx-binds-$mode" "$T/lxc/lbx-nohook-$mode" "$T/lxc/lbx-min-$mode"
+	mkdir -p "$T/lxc/lbx-exact-$mode" "$T/lxc/lbx-nohook-$mode" "$T/lxc/lbx-min-$mode"
 	sed "s|$name|lbx-exact-$mode|g" "$T/$mode.lithos.conf" >"$T/lxc/lbx-exact-$mode/config"
-	# binds: the state dir with resolv.conf and hosts, made once by the hook
-	sed "s|$name|lbx-binds-$mode|g" "$T/$mode.lithos.conf" >"$T/binds-$mode.conf"
-	LXC_CONFIG_FILE=$T/binds-$mode.conf "$T/bin/lithos_hook" "lbx-binds-$mode" lxc pre-start ||
-		bench_die "lithos_hook pre-start for the binds variant failed"
-	sed -e '/^lxc\.hook\./d' -e '/^#lithos\./d' "$T/binds-$mode.conf" >"$T/lxc/lbx-binds-$mode/config"
+	# the state dir with resolv.conf and hosts, made once by hand
+	LXC_CONFIG_FILE=$T/lxc/lbx-exact-$mode/config "$T/bin/lithos_hook" "lbx-exact-$mode" lxc pre-start ||
+		bench_die "lithos_hook pre-start for the exact variant failed"
 	sed -e "s|$name|lbx-nohook-$mode|g" -e '/^lxc\.hook\./d' -e '/^#lithos\./d' \
 		-e '/^lxc\.mount\.entry = .*\/\(resolv\.conf\|hosts\) etc\//d' \
 		"$T/$mode.lithos.conf" >"$T/lxc/lbx-nohook-$mode/config"
@@ -222,6 +233,7 @@ start() {
 	shift 2
 	case $v in
 	cmd) "$T/bin/lithos_cmd" --master "$M" "$mode" "${@:-true}" ;;
+	base) LITHOS_HOOK=$T/base/lithos_hook "$T/base/lithos_cmd" --master "$M" "$mode" "${@:-true}" ;;
 	*) lxc-execute -P "$T/lxc" -n "lbx-$v-$mode" -- "${@:-/bin/true}" ;;
 	esac
 }
@@ -230,10 +242,10 @@ start() {
 for mode in $MODES; do
 	make_confs "$mode"
 	for v in $VARIANTS; do
-		if [ "$v" = cmd ]; then
+		if [ "$v" = cmd ] || [ "$v" = base ]; then
 			rm -f "$T/log/stderr/$mode.log"
 			start cmd "$mode" probe </dev/null >/dev/null 2>"$T/err" ||
-				{ cat "$T/err" >&2; bench_die "lithos_cmd $mode probe failed"; }
+				{ cat "$T/err" >&2; bench_die "lithos_cmd ($v) $mode probe failed"; }
 			out=$(grep -E '^(uid|addr)=' "$T/log/stderr/$mode.log")
 		else
 			out=$(start "$v" "$mode" /bin/sh -c "$PROBE" </dev/null 2>"$T/err") ||
@@ -287,16 +299,16 @@ load1=$(cut -d' ' -f1-3 /proc/loadavg)
 # leftovers: nothing may survive a run
 left=$(lxc-ls -P "$T/lxc" --running 2>/dev/null || true)
 [ -z "$left" ] || bench_note "warning: still running: $left"
-stale=$(ls "$T/run/state" 2>/dev/null | grep -v '^lbx-binds-' || true)
+stale=$(ls "$T/run/state" 2>/dev/null | grep -v '^lbx-exact-' || true)
 [ -z "$stale" ] || bench_note "warning: state dirs left: $stale"
 
 # ---------------------------------------------------------------- report ---
 label() {
 	case $1 in
 	cmd) echo "lithos_cmd" ;;
-	exact) echo "lxc-execute, lithos's exact config (hooks)" ;;
-	binds) echo "lxc-execute, lithos's config without hooks (binds kept)" ;;
-	nohook) echo "lxc-execute, lithos's config without hooks and binds" ;;
+	base) echo "lithos_cmd of BENCH_BASELINE" ;;
+	exact) echo "lxc-execute, lithos's exact config" ;;
+	nohook) echo "lxc-execute, lithos's config without the resolv.conf/hosts binds" ;;
 	min) echo "lxc-execute, minimal config" ;;
 	esac
 }
@@ -319,17 +331,21 @@ for mode in $MODES; do
 	done
 	mc=$(bench_median "$T/$mode.cmd.ms")
 	me=$(bench_median "$T/$mode.exact.ms")
-	mb=$(bench_median "$T/$mode.binds.ms")
 	mn=$(bench_median "$T/$mode.nohook.ms")
 	r=$(bench_ratio "$mc" "$mmin")
 	diff() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a - b }'; }
 	echo
 	echo "$mode: lithos_cmd/lxc-execute minimal = ${r}x (goal <= 1.15x: $(awk -v r="$r" 'BEGIN { print (r <= 1.15) ? "met" : "NOT met" }'));" \
 		"lithos_cmd/lxc-execute exact = $(bench_ratio "$mc" "$me")x."
+	if [ -n "${BENCH_BASELINE:-}" ]; then
+		ma=$(bench_median "$T/$mode.base.ms")
+		echo "$mode: baseline lithos_cmd/lxc-execute minimal = $(bench_ratio "$ma" "$mmin")x;" \
+			"lithos_cmd/baseline = $(bench_ratio "$mc" "$ma")x, $(diff "$mc" "$ma") ms" \
+			"[$(diff "$(bench_median "$T/$mode.cmd.cpu")" "$(bench_median "$T/$mode.base.cpu")") ms CPU]."
+	fi
 	echo "Differences of medians, ms (CPU ms in brackets):" \
 		"lithos_cmd itself (cmd - exact) $(diff "$mc" "$me") [$(diff "$(bench_median "$T/$mode.cmd.cpu")" "$(bench_median "$T/$mode.exact.cpu")")];" \
-		"hooks (exact - binds) $(diff "$me" "$mb") [$(diff "$(bench_median "$T/$mode.exact.cpu")" "$(bench_median "$T/$mode.binds.cpu")")];" \
-		"resolv.conf+hosts binds (binds - nohook) $(diff "$mb" "$mn") [$(diff "$(bench_median "$T/$mode.binds.cpu")" "$(bench_median "$T/$mode.nohook.cpu")")];" \
+		"resolv.conf+hosts binds (exact - nohook) $(diff "$me" "$mn") [$(diff "$(bench_median "$T/$mode.exact.cpu")" "$(bench_median "$T/$mode.nohook.cpu")")];" \
 		"rest of lithos's config vs minimal (nohook - min) $(diff "$mn" "$mmin") [$(diff "$(bench_median "$T/$mode.nohook.cpu")" "$(bench_median "$T/$mode.min.cpu")")]"
 done
 if [ "${BENCH_TIMELINE:-0}" -gt 0 ] && command -v strace >/dev/null; then
@@ -340,8 +356,8 @@ if [ "${BENCH_TIMELINE:-0}" -gt 0 ] && command -v strace >/dev/null; then
 		echo
 		echo "$mode:"
 		echo
-		echo "| variant | before | pre-start hook | to clone3 | clone3 to exec | /bin/true | teardown | post-stop hook | after | total |"
-		echo "|---|---|---|---|---|---|---|---|---|---|"
+		echo "| variant | before | pre-start hook | to clone3 | clone3 to exec | /bin/true | teardown | post-stop hook | after | total | newuidmap + newgidmap runs |"
+		echo "|---|---|---|---|---|---|---|---|---|---|---|"
 		for v in $VARIANTS; do
 			: >"$T/tl.$v"
 			for r in $(seq 1 "$BENCH_TIMELINE"); do
@@ -349,6 +365,7 @@ if [ "${BENCH_TIMELINE:-0}" -gt 0 ] && command -v strace >/dev/null; then
 					-o "$T/trace" bash -c 'exec "$@"' - $(
 						case $v in
 						cmd) echo "$T/bin/lithos_cmd --master $M $mode true" ;;
+						base) echo "env LITHOS_HOOK=$T/base/lithos_hook $T/base/lithos_cmd --master $M $mode true" ;;
 						*) echo "lxc-execute -P $T/lxc -n lbx-$v-$mode -- /bin/true" ;;
 						esac
 					) </dev/null >/dev/null 2>&1 || bench_die "traced $v $mode failed"
@@ -357,7 +374,7 @@ if [ "${BENCH_TIMELINE:-0}" -gt 0 ] && command -v strace >/dev/null; then
 				awk -f "$(dirname "$0")/timeline.awk" "$T/trace" >>"$T/tl.$v"
 			done
 			row="| $(label "$v")"
-			for col in 1 2 3 4 5 6 7 8 9; do
+			for col in 1 2 3 4 5 6 7 8 9 10; do
 				cut -f"$col" "$T/tl.$v" | grep -v '^-$' >"$T/col" || true
 				if [ -s "$T/col" ]; then row="$row | $(bench_median "$T/col")"; else row="$row | -"; fi
 			done

@@ -14,6 +14,7 @@
 #   post     post-stop hook
 #   after    end of post-stop -> exit of the client (lithos_cmd's cleanup)
 #   total    exec -> exit of the client
+#   idmap    how many times LXC ran newuidmap/newgidmap (its `sh -c` for them)
 function ms(a, b) { return (a == "" || b == "") ? "-" : sprintf("%.2f", (b - a) * 1000) }
 NR == 1 { main = $1; t0 = $2 }
 {
@@ -27,6 +28,7 @@ NR == 1 { main = $1; t0 = $2 }
 	if ($0 ~ /execve\("\/bin\/true"/ && $NF == "0") { tpid = pid; ttrue = t }
 	if (tpid != "" && pid == tpid && $3 ~ /^exit_group/ && texit == "") texit = t
 	if (pid == main && $0 ~ /\+\+\+ exited/) tend = t
+	if ($0 ~ /execve\("\/bin\/sh", \["sh", "-c", "new[ug]idmap/) idmap++
 }
 END {
 	pre0 = pre_pid != "" ? forked[pre_pid] : ""
@@ -34,7 +36,8 @@ END {
 	post0 = post_pid != "" ? forked[post_pid] : ""
 	post1 = post_pid != "" ? reaped[post_pid] : ""
 	first = pre0 != "" ? pre0 : clone3
-	printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ms(t0, first), ms(pre0, pre1),
+	printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", ms(t0, first), ms(pre0, pre1),
 		ms(pre1 != "" ? pre1 : first, clone3), ms(clone3, ttrue), ms(ttrue, texit),
-		ms(texit, post0 != "" ? post0 : tend), ms(post0, post1), ms(post1, tend), ms(t0, tend)
+		ms(texit, post0 != "" ? post0 : tend), ms(post0, post1), ms(post1, tend), ms(t0, tend),
+		idmap + 0
 }

@@ -1,0 +1,326 @@
+/* The host-side work of a lithos instance's start and stop (what the
+ * pre-start and post-stop hooks did): see prestart.h. */
+#include "prestart.h"
+#include "paths.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int read_lines(FILE *f, struct hookcfg *h)
+{
+	if (!f)
+		return -1;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		if (line[n - 1] == '\n')
+			line[--n] = 0;
+		if (strncmp(line, "#lithos.", 8))
+			continue;
+		char *eq = strstr(line, " = ");
+		if (!eq)
+			continue;
+		*eq = 0;
+		const char *k = line + 8, *v = eq + 3;
+		if (!strcmp(k, "name"))
+			h->name = xstrdup(v);
+		else if (!strcmp(k, "state-dir"))
+			h->state_dir = xstrdup(v);
+		else if (!strcmp(k, "stdio-log"))
+			h->stdio_log = xstrdup(v);
+		else if (!strcmp(k, "resolv-conf"))
+			h->resolv_conf = xstrdup(v);
+		else if (!strcmp(k, "hosts")) {
+			int c = 0, l = 0, p = 0;
+			sscanf(v, "copy=%d localhost=%d public-hostname=%d", &c, &l, &p);
+			h->hosts_copy = c;
+			h->hosts_localhost = l;
+			h->hosts_public = p;
+		} else if (!strcmp(k, "hosts-file"))
+			h->hosts_file = xstrdup(v);
+		else if (!strcmp(k, "container-ip"))
+			h->container_ip = xstrdup(v);
+		else if (!strcmp(k, "additional-host"))
+			buf_printf(&h->additional_hosts, "%s\n", v);
+		else if (!strcmp(k, "statedir-volume")) {
+			char *s = xstrdup(v);
+			VEC_PUSH(h->statedir_volumes, h->n_statedir_volumes, s);
+		} else if (!strcmp(k, "persistent-mkdir")) {
+			char *s = xstrdup(v);
+			VEC_PUSH(h->persistent_mkdirs, h->n_persistent_mkdirs, s);
+		} else if (!strcmp(k, "readonly-recursive")) {
+			char *s = xstrdup(v);
+			VEC_PUSH(h->ro_recursive, h->n_ro_recursive, s);
+		} else if (!strcmp(k, "init-file")) {
+			h->init_file = xstrdup(v);
+		} else if (!strcmp(k, "remount")) {
+			char *s = xstrdup(v);
+			VEC_PUSH(h->remounts, h->n_remounts, s);
+		} else if (!strcmp(k, "after-setup-arg")) {
+			char *s = xstrdup(v);
+			VEC_PUSH(h->after_setup, h->n_after_setup, s);
+		}
+	}
+	free(line);
+	fclose(f);
+	return h->state_dir ? 0 : -1;
+}
+
+int hookcfg_read_file(const char *path, struct hookcfg *h)
+{
+	return read_lines(fopen(path, "re"), h);
+}
+
+int hookcfg_read_mem(const char *conf, size_t len, struct hookcfg *h)
+{
+	return read_lines(len ? fmemopen((void *)conf, len, "r") : NULL, h);
+}
+
+static void free_vec(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void hookcfg_free(struct hookcfg *h)
+{
+	free(h->name);
+	free(h->state_dir);
+	free(h->stdio_log);
+	free(h->resolv_conf);
+	free(h->hosts_file);
+	free(h->container_ip);
+	buf_free(&h->additional_hosts);
+	free_vec(h->statedir_volumes, h->n_statedir_volumes);
+	free_vec(h->persistent_mkdirs, h->n_persistent_mkdirs);
+	free_vec(h->after_setup, h->n_after_setup);
+	free_vec(h->remounts, h->n_remounts);
+	free(h->init_file);
+	free_vec(h->ro_recursive, h->n_ro_recursive);
+	memset(h, 0, sizeof(*h));
+}
+
+/* mkdir -p of `rel` below the directory `base`, never through symlinks. */
+static int mkdir_beneath(const char *base, const char *rel, mode_t mode, uid_t uid, gid_t gid)
+{
+	int dfd = open(base, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return -1;
+	char *copy = xstrdup(rel);
+	char *save = NULL;
+	int rc = 0;
+	for (char *comp = strtok_r(copy, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(comp, ".") || !strcmp(comp, "..")) {
+			errno = EINVAL;
+			rc = -1;
+			break;
+		}
+		bool last = save == NULL || *save == 0;
+		if (mkdirat(dfd, comp, last ? mode : 0755) < 0 && errno != EEXIST) {
+			rc = -1;
+			break;
+		}
+		int next = openat(dfd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0) {
+			rc = -1;
+			break;
+		}
+		close(dfd);
+		dfd = next;
+		if (last) {
+			char proc[64];
+			snprintf(proc, sizeof(proc), "/proc/self/fd/%d", dfd);
+			if (chown(proc, uid, gid) < 0 || chmod(proc, mode) < 0)
+				rc = -1;
+		}
+	}
+	int e = errno;
+	close(dfd);
+	free(copy);
+	errno = e;
+	return rc;
+}
+
+static int write_file(const char *dir, const char *name, const char *data, size_t len)
+{
+	char *p = xasprintf("%s/%s", dir, name);
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	free(p);
+	if (fd < 0)
+		return -1;
+	size_t off = 0;
+	while (off < len) {
+		ssize_t w = write(fd, data + off, len - off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	fchmod(fd, 0644);
+	return close(fd);
+}
+
+/* First address a hosts file gives `name`, or "" */
+static void hosts_file_lookup(const char *file, const char *name, char *out, size_t len)
+{
+	out[0] = 0;
+	FILE *f = file ? fopen(file, "re") : NULL;
+	if (!f)
+		return;
+	char *line = NULL;
+	size_t cap = 0;
+	while (!out[0] && getline(&line, &cap, f) > 0) {
+		char *hash = strchr(line, '#');
+		if (hash)
+			*hash = 0;
+		char *save = NULL, *ip = strtok_r(line, " \t\n", &save);
+		if (!ip || !strcmp(ip, "127.0.0.1") || !strcmp(ip, "::1"))
+			continue;
+		for (char *n = strtok_r(NULL, " \t\n", &save); n; n = strtok_r(NULL, " \t\n", &save))
+			if (!strcmp(n, name)) {
+				snprintf(out, len, "%s", ip);
+				break;
+			}
+	}
+	free(line);
+	fclose(f);
+}
+
+int prestart_run(const struct hookcfg *h, char **err)
+{
+	if (remove_tree(h->state_dir) < 0) {
+		*err = xasprintf("Cannot remove stale state dir %s: %s", h->state_dir, strerror(errno));
+		return PRESTART_ERR_STATEDIR;
+	}
+	char *parent = path_dirname(h->state_dir);
+	if (mkdir_beneath("/", parent + 1, 0755, 0, 0) < 0 && errno != EEXIST) {
+		*err = xasprintf("Cannot create %s: %s", parent, strerror(errno));
+		free(parent);
+		return PRESTART_ERR_STATEDIR;
+	}
+	free(parent);
+	/* 01777 as in lithos: `!Statedir {}` is the container's own small
+	 * state, writable whatever its user (and its uid-map) */
+	if (mkdir(h->state_dir, 0755) < 0 || chmod(h->state_dir, 01777) < 0) {
+		*err = xasprintf("Cannot create state dir %s: %s", h->state_dir, strerror(errno));
+		return PRESTART_ERR_STATEDIR;
+	}
+	for (size_t i = 0; i < h->n_statedir_volumes; i++) {
+		char path[4096];
+		unsigned mode, uid, gid;
+		if (sscanf(h->statedir_volumes[i], "%4095s %o %u %u", path, &mode, &uid, &gid) != 4 ||
+		    mkdir_beneath(h->state_dir, path, mode, uid, gid) < 0) {
+			*err = xasprintf("Cannot create state dir volume %s: %s",
+					 h->statedir_volumes[i], strerror(errno));
+			return PRESTART_ERR_VOLUME;
+		}
+	}
+	for (size_t i = 0; i < h->n_persistent_mkdirs; i++) {
+		unsigned mode, uid, gid;
+		int off = 0;
+		const char *line = h->persistent_mkdirs[i];
+		if (sscanf(line, "%o %u %u %n", &mode, &uid, &gid, &off) != 3 || !off) {
+			*err = xasprintf("Bad persistent-mkdir line %s", line);
+			return PRESTART_ERR_VOLUME;
+		}
+		const char *path = line + off;
+		struct stat st;
+		if (lstat(path, &st) == 0) {
+			if (!S_ISDIR(st.st_mode)) {
+				*err = xasprintf("Persistent volume %s exists and is not a directory", path);
+				return PRESTART_ERR_VOLUME;
+			}
+			continue;
+		}
+		/* create the last component only; its parent must exist */
+		char *dir = path_dirname(path);
+		const char *base = strrchr(path, '/') + 1;
+		int r = mkdir_beneath(dir, base, mode, uid, gid);
+		int e = errno;
+		free(dir);
+		if (r < 0) {
+			*err = xasprintf("Cannot create persistent volume %s: %s", path, strerror(e));
+			return PRESTART_ERR_VOLUME;
+		}
+	}
+
+	/* resolv.conf */
+	struct buf rc = { 0 };
+	if (h->resolv_conf && strcmp(h->resolv_conf, "-")) {
+		size_t len;
+		char *data = read_file_limited(h->resolv_conf, 1 << 20, &len);
+		if (!data) {
+			*err = xasprintf("Cannot read resolv-conf %s: %s", h->resolv_conf, strerror(errno));
+			return PRESTART_ERR_RESOLV;
+		}
+		buf_add(&rc, data, len);
+		free(data);
+	}
+	if (write_file(h->state_dir, "resolv.conf", buf_str(&rc), rc.len) < 0) {
+		*err = xasprintf("Cannot write resolv.conf: %s", strerror(errno));
+		buf_free(&rc);
+		return PRESTART_ERR_RESOLV;
+	}
+	buf_free(&rc);
+
+	/* hosts */
+	struct buf hosts = { 0 };
+	if (h->hosts_copy && h->hosts_file) {
+		size_t len;
+		char *data = read_file_limited(h->hosts_file, 1 << 20, &len);
+		if (!data) {
+			*err = xasprintf("Cannot read hosts-file %s: %s", h->hosts_file, strerror(errno));
+			buf_free(&hosts);
+			return PRESTART_ERR_RESOLV;
+		}
+		buf_add(&hosts, data, len);
+		if (len && data[len - 1] != '\n')
+			buf_puts(&hosts, "\n");
+		free(data);
+	}
+	if (h->hosts_localhost)
+		buf_puts(&hosts, "127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n");
+	if (h->hosts_public) {
+		char hn[256] = "";
+		if (gethostname(hn, sizeof(hn) - 1) == 0 && hn[0]) {
+			const char *ip = h->container_ip;
+			char addr[64] = "";
+			if (!ip) {
+				/* the host's own address from its hosts file only: a
+				 * DNS lookup here would stall every start while DNS
+				 * is slow or down */
+				hosts_file_lookup(h->hosts_file, hn, addr, sizeof(addr));
+				ip = addr[0] ? addr : NULL;
+			}
+			if (ip)
+				buf_printf(&hosts, "%s %s\n", ip, hn);
+		}
+	}
+	if (h->additional_hosts.len)
+		buf_add(&hosts, h->additional_hosts.p, h->additional_hosts.len);
+	if (write_file(h->state_dir, "hosts", buf_str(&hosts), hosts.len) < 0) {
+		*err = xasprintf("Cannot write hosts: %s", strerror(errno));
+		buf_free(&hosts);
+		return PRESTART_ERR_RESOLV;
+	}
+	buf_free(&hosts);
+	return 0;
+}
+
+int poststop_run(const struct hookcfg *h, char **err)
+{
+	if (remove_tree(h->state_dir) < 0) {
+		*err = xasprintf("Cannot remove state dir %s: %s", h->state_dir, strerror(errno));
+		return PRESTART_ERR_STATEDIR;
+	}
+	return 0;
+}
