@@ -163,7 +163,7 @@ int main(int argc, char **argv)
 		print_lxc_log(h.lxc_path, in.lxc_name);
 		dup2(keep, 2);
 		close(keep);
-		stdio_log_line(&el.master, &el.sandbox, "%s: failed to start", in.name);
+		stdio_log_line(&el.master, &el.sandbox, "%s: failed to start: %s", in.name, err);
 	} else {
 		rc = code;
 		stdio_log_line(&el.master, &el.sandbox, "%s: exited with %d", in.name, code);

@@ -12,6 +12,8 @@
 # - a volume naming a path the sandbox does not declare;
 # - an ip-address outside the sandbox's network.
 # Each is exit 121 with an error line naming FILE:LINE:COL of the culprit.
+# And one that only fails at start (a !Persistent mkdir on a host file):
+# exit 122, the reason on stderr and in the stdio log, nothing left behind.
 # TAP.  Needs root, LXC and busybox-static.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -159,6 +161,25 @@ volumes:
   /data: !Persistent /ro
 EOF
 refused roaswritable "!Persistent of a readonly-path" "$IMAGES/t/v1/config/s.roaswritable.yaml" '/ro'
+
+# ---- fails at start, after the configs were accepted: a !Persistent
+# volume with mkdir: true whose host path is a file.  The state dir lithos
+# made before the start is removed again, the LXC dir too.
+echo "not a dir" >"$H/rw/file"
+hostile mkdirfile t/v1 <<'EOF'
+volumes:
+  /data: !Persistent {path: /rw/file, mkdir: true}
+EOF
+rm -f "$STDIO_LOG_DIR/s.log"
+run_cmd s mkdirfile
+is "$rc" 122 "!Persistent mkdir: true on a host file: exit 122"
+like "$err" 'Persistent volume .*/rw/file exists and is not a directory' \
+	"!Persistent mkdir: true on a host file: the error says which volume and why"
+like "$(stdio_log s)" 'failed to start: .*/rw/file exists and is not a directory' \
+	"!Persistent mkdir: true on a host file: the stdio log says why"
+unlike "$(stdio_log s; cat "$T/out")" 'payload-ran' "!Persistent mkdir: true on a host file: the process did not run"
+is "$(cat "$H/rw/file")" "not a dir" "!Persistent mkdir: true on a host file: the file is untouched"
+check_no_leftovers "!Persistent mkdir: true on a host file" "$RUN_LXCNAME"
 
 # ---- an ip outside the network
 SB=br hostile outside t/v1 "ip-addresses: [10.99.0.1]" </dev/null
