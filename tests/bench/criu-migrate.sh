@@ -43,19 +43,24 @@ set -uo pipefail
 RUNS=${1:-${BENCH_RUNS:-5}}
 SIZES=${BENCH_SIZES:-10 200}
 VARIANTS=${BENCH_VARIANTS:-lxc lxc-pre lithos}
-CRIU_BIN=${LITHOS_CRIU_PREFIX:-/opt/lithos-criu}/test-bin
 
 [ "$(id -u)" -eq 0 ] || bench_die "must run as root"
-[ -x "$CRIU_BIN/criu" ] || bench_die "no $CRIU_BIN/criu (run scripts/install-criu.sh)"
 command -v lxc-checkpoint >/dev/null || bench_die "lxc-checkpoint missing (apt-get install lxc)"
 command -v gcc >/dev/null || bench_die "gcc missing"
-PYTHON=$(command -v python3) || bench_die "python3 missing"
-export PATH=$CRIU_BIN:$PATH
 
-B=$(mktemp -d /tmp/lithos-bench-criu.XXXXXX) || bench_die "mktemp"
-chmod 0755 "$B"
+# the two-host harness of the tests: scratch dir $T, image t/v1 with
+# counterd, hosts with their own trees (lithos variant), EXIT trap
+top_srcdir=$BENCH_TOP
+top_builddir=$BENCH_BUILDDIR
+. "$BENCH_TOP/tests/lib/criutest.sh"
+ct_init bench-criu >/dev/null
+criu_test_env >/dev/null
+CT_CRIU_TEST_BIN=$CRIU_TEST_BIN
+CT_PATH0=$CRIU_TEST_BIN:$CT_PATH0
+B=$T/bench
+mkdir -p "$B"
 CG=lithos-bench-criu.$$
-cleanup() {
+bench_cleanup() {
 	local h n d
 	for h in a b; do
 		for n in $(lxc-ls -P "$B/$h" --running -1 2>/dev/null); do
@@ -66,19 +71,14 @@ cleanup() {
 		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
 	done
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then
-		bench_note "kept $B"
-	else
-		rm -rf --one-file-system "$B"
+		cp -a "$B" "/tmp/lithos-bench-criu.kept.$$" && bench_note "kept /tmp/lithos-bench-criu.kept.$$"
 	fi
+	return 0
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+ITEST_EXTRA_CLEANUP="bench_cleanup; $ITEST_EXTRA_CLEANUP"
+ln -s "$IMAGES/t/v1" "$B/img"
 
-"$BENCH_TOP/tests/lib/build-image.sh" "$B/img" >"$B/build-image.log" 2>&1 || bench_die "build-image.sh failed"
-gcc -static -O2 -o "$B/img/bin/counterd" "$BENCH_TOP/tests/lib/counterd.c" || bench_die "counterd"
-
-# lithos commands, if this build has them (copied: a rebuild must not swap them)
+# lithos commands, if this build has them
 HAVE_LITHOS=
 if [ -x "$BENCH_BUILDDIR/lithos_checkpoint" ] && [ -x "$BENCH_BUILDDIR/lithos_restore" ]; then
 	HAVE_LITHOS=1
@@ -94,7 +94,7 @@ config() {
 		mkdir -p "$B/$h/$name"
 		cat >"$B/$h/$name/config" <<EOF
 lxc.uts.name = $name
-lxc.rootfs.path = dir:$B/img
+lxc.rootfs.path = dir:$IMAGES/t/v1
 lxc.rootfs.options = ro
 lxc.mount.auto = proc:mixed sys:ro
 lxc.mount.entry = tmpfs run tmpfs rw,nosuid,nodev,size=1m 0 0
@@ -207,8 +207,98 @@ run_lxc() { # SIZE PRE(0/1)
 	stop_b "$name"
 }
 
+# ---- the lithos variant: hosts a and b (own master, lxc path, tree), the
+# migratable sandbox s on both; the instance s/cSIZE.0 starts on a (switch),
+# checkpoint = lithos_checkpoint on a (wall), restore = lithos_restore on b
+# queued, then lithos_switch gives b the entry, until lithos_restore returns
+# (wall; the time lithos_restore reports itself is kept too), freeze =
+# counterd's maxgap_ms; then b and a drop the entry again
+lithos_setup() {
+	local h size pages dirty
+	for size in $SIZES; do
+		pages=$((size * 256))
+		dirty=$((pages / 1000))
+		[ "$dirty" -ge 1 ] || dirty=1
+		tt_config "c$size" <<YAML
+kind: Daemon
+user-id: 1
+group-id: 1
+executable: /bin/counterd
+arguments: [--unix, /run/c.sock, --interval, "10", --mem, "$size", --dirty, "$dirty"]
+memory-limit: $((size + 64))Mi
+volumes:
+  /run: !Tmpfs {size: 1Mi, mode: 0o1777}
+restart-timeout: 0
+YAML
+		echo "c$size: {image: t/v1, config: /config/c$size.yaml, instances: 1}" >"$T/entry.$size"
+	done
+	: >"$T/empty.yaml"
+	for h in a b; do
+		ct_host $h
+		ct_use $h
+		ct_master
+		ct_sandbox s <<YAML
+allow-users: [1]
+allow-groups: [1]
+migratable: true
+YAML
+		tt_start_tree >/dev/null || bench_die "lithos_tree of $h did not start"
+	done
+}
+run_lithos() { # SIZE
+	local size=$1 v=lithos n=s.c$1.0 d t0 t1 t2 r
+	d=$B/lithos-img.$size.$RANDOM
+	ct_switch a s "$T/entry.$size" >/dev/null 2>&1
+	ct_use a
+	if ! tt_wait_running 1 60 "[ -n \"\$(tt_app_pid $n)\" ]"; then
+		fail $v "$size" "start on a"
+		ct_switch a s "$T/empty.yaml" >/dev/null 2>&1
+		return
+	fi
+	S1=$(ct_ask a "$n")
+	sleep 0.3
+	S1=$(ct_ask a "$n")
+	t0=$(now)
+	"$BENCH_BUILDDIR/lithos_checkpoint" -C "$T/a/etc/master.yaml" "s/c$size.0" "$d" >"$B/lck.out" 2>&1
+	r=$?
+	t1=$(now)
+	if [ $r -ne 0 ]; then
+		fail $v "$size" "lithos_checkpoint exit $r: $(tail -n 1 "$B/lck.out")"
+		ct_switch a s "$T/empty.yaml" >/dev/null 2>&1
+		return
+	fi
+	(
+		"$BENCH_BUILDDIR/lithos_restore" -C "$T/b/etc/master.yaml" "s/c$size.0" "$d" &
+		p=$!
+		ct_switch b s "$T/entry.$size"
+		wait $p
+	) >"$B/lrs.out" 2>&1
+	r=$?
+	t2=$(now)
+	S2=$(ct_ask b "$n")
+	if [ $r -ne 0 ]; then
+		fail $v "$size" "lithos_restore exit $r: $(tail -n 1 "$B/lrs.out")"
+	elif [ "$(field "$S2" token)" = "$(field "$S1" token)" ] &&
+		[ "$(field "$S2" requests)" = $(($(field "$S1" requests) + 1)) ] &&
+		[ "$(field "$S2" memok)" = 1 ]; then
+		ms "$t0" "$t1" >>"$B/$v.$size.checkpoint"
+		ms "$t1" "$t2" >>"$B/$v.$size.restore"
+		field "$S2" maxgap_ms >>"$B/$v.$size.freeze"
+		du -sm "$d" | awk '{print $1}' >>"$B/$v.$size.mb"
+		sed -n 's/.* in \([0-9.]*\) ms.*/\1/p' "$B/lrs.out" | head -n 1 >>"$B/$v.$size.restore-self"
+	else
+		fail $v "$size" "verify: before '$S1' after '$S2'"
+	fi
+	ct_switch b s "$T/empty.yaml" >/dev/null 2>&1
+	ct_switch a s "$T/empty.yaml" >/dev/null 2>&1
+	ct_use b
+	tt_wait_running 0 30
+	rm -rf "$d"
+}
+
+[ -n "$HAVE_LITHOS" ] && case " $VARIANTS " in *" lithos "*) lithos_setup ;; esac
 bench_note "$(bench_machine)"
-bench_note "criu: $("$CRIU_BIN/criu" --version 2>/dev/null | head -n 1); soft-dirty: $("$CRIU_BIN/criu" check --feature mem_dirty_track >/dev/null 2>&1 && echo yes || echo no)"
+bench_note "criu: $("$CRIU_TEST_BIN/criu" --version 2>/dev/null | head -n 1); soft-dirty: $("$CRIU_TEST_BIN/criu" check --feature mem_dirty_track >/dev/null 2>&1 && echo yes || echo no)"
 for size in $SIZES; do
 	config "c$size" "$size"
 done
@@ -218,11 +308,7 @@ for r in $(seq "$RUNS"); do
 			case $v in
 			lxc) run_lxc "$size" 0 ;;
 			lxc-pre) run_lxc "$size" 1 ;;
-			lithos)
-				[ -n "$HAVE_LITHOS" ] || continue
-				# TODO(criu-tests): lithos_checkpoint/lithos_restore/migrate
-				# once their flags are fixed (docs/criu-notes.md)
-				;;
+			lithos) [ -n "$HAVE_LITHOS" ] && run_lithos "$size" ;;
 			esac
 		done
 	done

@@ -37,8 +37,9 @@
 # ct_sshd NAME starts Debian's sshd (tests/lib/install-sshd.sh) for host
 # NAME on a private port, listening on 127.0.0.1 (no netns) or on the link
 # address of that netns only, with a throwaway host key and a throwaway
-# user key in $T/ssh; sessions get the test PATH (criu test wrapper) and
-# the LITHOS_* variables of this build (sshd_config SetEnv).  Killed at the
+# user key in $T/ssh; sessions get the test PATH (the host's wrappers, this
+# build's binaries, the criu test wrapper) and the exported LITHOS_*
+# variables of the test (sshd_config SetEnv).  Killed at the
 # end.  $T/ssh/config names the hosts ct-NAME; $CT_SSH_BIN/ssh is an ssh
 # that uses that config (put it first on PATH for commands that run ssh).
 #
@@ -72,7 +73,7 @@ ct_init() {
 	tt_init "$1"
 	command -v gcc >/dev/null 2>&1 || skip_all "gcc is needed to build the test daemon"
 	CT_PATH0=$PATH
-	CT_HOOK0=$LITHOS_HOOK
+	MASTER=${MASTER:-$ETC/master.yaml}
 	ITEST_EXTRA_CLEANUP="ct_cleanup; $ITEST_EXTRA_CLEANUP"
 	itest_image
 	ct_build_counterd "$IMAGES/t/v1/bin/counterd" || skip_all "cannot build counterd (gcc -static)"
@@ -277,7 +278,7 @@ X11Forwarding no
 PermitTTY no
 PermitUserEnvironment no
 Subsystem sftp internal-sftp
-SetEnv PATH=$T/$h/bin:$CT_PATH0 LITHOS_HOOK=$CT_HOOK0 LITHOS_TEMPLATES_DIR=$LITHOS_TEMPLATES_DIR LITHOS_KNOT=$LITHOS_KNOT
+SetEnv PATH=$T/$h/bin:$top_builddir:$CT_PATH0 $(env | grep -E '^LITHOS_[A-Z_]+=[^ ]*$' | sort | tr '\n' ' ')
 LogLevel VERBOSE
 EOF
 	if [ -n "${CT_NS[$h]:-}" ]; then
@@ -427,4 +428,146 @@ ct_cleanup() {
 	fi
 	# itest_cleanup removes the cgroup of the last host in use and $T
 	return 0
+}
+
+# ---------------------------------------------------------------- lithos
+LITHOS_CHECKPOINT=$top_builddir/lithos_checkpoint
+LITHOS_RESTORE=$top_builddir/lithos_restore
+
+# ct_need_commands: lithos_checkpoint and lithos_restore were built, or skip
+ct_need_commands() {
+	local p
+	for p in "$LITHOS_CHECKPOINT" "$LITHOS_RESTORE"; do
+		[ -x "$p" ] || skip_all "${p##*/} is not built in this tree"
+	done
+}
+
+# ct_counter_config NAME [MIB]: /config/NAME.yaml in image t/v1: counterd as a
+# Daemon serving its unix socket /run/c.sock on a tmpfs /run, MIB MiB (1)
+ct_counter_config() {
+	tt_config "$1" <<YAML
+kind: Daemon
+user-id: 1
+group-id: 1
+executable: /bin/counterd
+arguments: [--unix, /run/c.sock, --mem, "${2:-1}", --dirty, "4"]
+volumes:
+  /run: !Tmpfs {size: 1Mi, mode: 0o1777}
+restart-timeout: 0
+YAML
+}
+
+# ct_ask HOST LXCNAME: counterd's status line from the instance on HOST
+# (through /proc/INIT/root/run/c.sock; waits 10 s for the socket)
+ct_ask() {
+	local p
+	p=$(ct_on "$1" tt_init_pid "$2")
+	[ -n "$p" ] || { echo "ERROR $2 is not running on host $1"; return; }
+	tt_wait_for 10 "[ -S /proc/$p/root/run/c.sock ]" || { echo "ERROR no socket in $2 on host $1"; return; }
+	ct_ask_unix "/proc/$p/root/run/c.sock"
+}
+
+# ct_cmd NAME ARGS...: runs a lithos command of the current host (its
+# netns), -C $MASTER first; output in $T/out and $out, $T/err and $err,
+# exit code in $rc
+ct_cmd() {
+	local prog=$1
+	shift
+	if [ -n "${CT_NS[$CT_CUR]:-}" ]; then
+		"$T/$CT_CUR/bin/$prog" -C "$MASTER" "$@" >"$T/out" 2>"$T/err" </dev/null
+	else
+		"$top_builddir/$prog" -C "$MASTER" "$@" >"$T/out" 2>"$T/err" </dev/null
+	fi
+	rc=$?
+	out=$(cat "$T/out")
+	err=$(cat "$T/err")
+}
+
+# ct_switch HOST SANDBOX FILE: the processes config of SANDBOX on HOST
+# becomes FILE's content, through lithos_switch of that host (ssh for a
+# remote host is the caller's business: this runs locally in HOST's netns)
+ct_switch() {
+	ct_on "$1" "$top_builddir/lithos_switch" --master "$T/$1/etc/master.yaml" "$2" "$3"
+}
+
+# ct_target_script HOST INSTANCE DIR [PROCESSES]: the shell commands that
+# restore INSTANCE on HOST (run there): lithos_restore in the background
+# (queued until the entry is in HOST's processes config); unless it already
+# gave up within 0.5 s (refused), lithos_switch to PROCESSES; wait for the
+# restore; when it failed, the processes config goes back to what it was.
+ct_target_script() {
+	local h=$1 inst=$2 dir=$3 procs=${4:-} m=$T/$1/etc/master.yaml sb=${2%%/*}
+	local cur=$T/$1/etc/processes/$sb.yaml
+	cat <<EOF
+PATH=$T/$h/bin:$top_builddir:\$PATH
+cp $cur $T/$h/processes.before 2>/dev/null || : >$T/$h/processes.before
+lithos_restore -C $m $inst $dir & r=\$!
+sleep 0.5
+switched=
+if [ -n "$procs" ] && kill -0 \$r 2>/dev/null; then
+	lithos_switch --master $m $sb $procs && switched=1
+fi
+wait \$r
+rc=\$?
+if [ \$rc -ne 0 ] && [ -n "\$switched" ]; then
+	lithos_switch --master $m $sb $T/$h/processes.before
+fi
+exit \$rc
+EOF
+}
+
+# ct_migrate SRC DST INSTANCE MODE [SRC-PROCESSES DST-PROCESSES]: the operator's
+# migration of INSTANCE (SANDBOX/PROC.N) from host SRC to host DST, as
+# docs/migration.md describes it:
+#   1. on SRC: lithos_checkpoint INSTANCE DIR (final dump; the instance stops
+#      and SRC's tree leaves it alone)
+#   2. the images go to DST: MODE ssh: tar through ssh into DST's dir;
+#      MODE shared: DIR is in a directory both hosts see ($T/shared)
+#   3. on DST (over ssh in ssh mode): lithos_restore INSTANCE DIR (queued
+#      until the entry is there, then waits for the result) while
+#      lithos_switch gives DST's tree the entry (DST-PROCESSES file); see
+#      ct_target_script
+#   4. on SRC: lithos_switch without the entry (SRC-PROCESSES file)
+# Sets MIG_RC (0 ok, else the step that failed: 1 checkpoint, 2 transfer,
+# 3 restore), MIG_OUT (what the commands said), MIG_DIR (DST's image dir).
+# CT_MIG_TRANSFER, when set, replaces the transfer command of MODE ssh
+# (reads the tar stream on stdin), e.g. to make it fail midway.
+ct_migrate() {
+	local src=$1 dst=$2 inst=$3 mode=$4 srcp=${5:-} dstp=${6:-} sb dir
+	sb=${inst%%/*}
+	MIG_OUT=
+	if [ "$mode" = shared ]; then
+		mkdir -p "$T/shared"
+		dir=$T/shared/ckpt.$RANDOM
+	else
+		dir=$T/$src/ckpt.$RANDOM
+	fi
+	ct_on "$src" "$LITHOS_CHECKPOINT" -C "$T/$src/etc/master.yaml" "$inst" "$dir" >"$T/mig.out" 2>&1
+	local r=$?
+	MIG_OUT=$(cat "$T/mig.out")
+	[ $r -eq 0 ] || { MIG_RC=1; return 1; }
+	if [ "$mode" = ssh ]; then
+		MIG_DIR=$T/$dst/ckpt.in.$RANDOM
+		if [ -n "${CT_MIG_TRANSFER:-}" ]; then
+			tar -C "$dir" -cf - . | eval "$CT_MIG_TRANSFER" >>"$T/mig.out" 2>&1
+		else
+			tar -C "$dir" -cf - . | ct_ssh "$dst" "mkdir -p $MIG_DIR && tar -C $MIG_DIR -xf -" >>"$T/mig.out" 2>&1
+		fi
+		r=$?
+		MIG_OUT=$(cat "$T/mig.out")
+		[ $r -eq 0 ] || { MIG_RC=2; return 1; }
+		[ -n "$dstp" ] && ct_ssh "$dst" "cat >$T/$dst/new-processes.yaml" <"$dstp"
+		ct_ssh "$dst" "$(ct_target_script "$dst" "$inst" "$MIG_DIR" "${dstp:+$T/$dst/new-processes.yaml}")" \
+			>>"$T/mig.out" 2>&1
+		r=$?
+	else
+		MIG_DIR=$dir
+		ct_on "$dst" /bin/sh -c "$(ct_target_script "$dst" "$inst" "$MIG_DIR" "$dstp")" >>"$T/mig.out" 2>&1
+		r=$?
+	fi
+	MIG_OUT=$(cat "$T/mig.out")
+	[ $r -eq 0 ] || { MIG_RC=3; return 1; }
+	[ -n "$srcp" ] && ct_switch "$src" "$sb" "$srcp" >>"$T/mig.out" 2>&1
+	MIG_OUT=$(cat "$T/mig.out")
+	MIG_RC=0
 }
