@@ -3,6 +3,7 @@
  *   lithos_knot --name SANDBOX/PROC.N --master FILE --lxc-path DIR
  *               --lxc-name NAME --status FILE [--fd CHILD=OURS]...
  *               [--sources-fd FD]
+ *               [--events-fd FD]
  *
  * Its command line names the instance, so `pgrep -f 'lithos_knot --name
  * SANDBOX/PROC.0'` finds it as with lithos.  It decrypts the instance's
@@ -18,6 +19,8 @@
  * loaded the sandbox from (a memfd, see translator/sources.h), not from the
  * disk: a restart runs what the tree compiled even when the files changed
  * since or a reload kept the sandbox on its last good configs.
+ * --events-fd (restart-process-only): the write end of the tree's events
+ * fifo, handed to lithos_init, which reports in-container restarts there.
  *
  * stdin, stdout and stderr are set up by the tree (stdin /dev/null, the
  * others the sandbox's log).  Exit codes of its own: 121 configs invalid,
@@ -61,7 +64,7 @@ static void write_status(const char *path, int code)
 
 /* Move the sockets to the fds the process expects, and close every other
  * fd above stderr so nothing of ours leaks into the container. */
-static int place_fds(struct fdmap *map, size_t n)
+static int place_fds(struct fdmap *map, size_t n, int keep)
 {
 	int top = 3;
 	for (size_t i = 0; i < n; i++) {
@@ -89,6 +92,8 @@ static int place_fds(struct fdmap *map, size_t n)
 	int *targets = xcalloc(n + 1, sizeof(int));
 	for (size_t i = 0; i < n; i++)
 		targets[i] = map[i].child;
+	if (keep >= 0)
+		targets[n++] = keep;
 	for (size_t i = 1; i < n; i++)
 		for (size_t j = i; j > 0 && targets[j - 1] > targets[j]; j--) {
 			int tmp = targets[j];
@@ -118,6 +123,7 @@ int main(int argc, char **argv)
 		{ "status", required_argument, NULL, 's' },
 		{ "fd", required_argument, NULL, 'f' },
 		{ "sources-fd", required_argument, NULL, 'S' },
+		{ "events-fd", required_argument, NULL, 'E' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *name = NULL, *master = NULL, *lxc_path = NULL, *lxc_name = NULL;
@@ -125,6 +131,7 @@ int main(int argc, char **argv)
 	int sources_fd = -1;
 	struct fdmap *map = NULL;
 	size_t n_map = 0;
+	int events_fd = -1;
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -156,6 +163,14 @@ int main(int argc, char **argv)
 			VEC_PUSH(map, n_map, fm);
 			break;
 		}
+		case 'E':
+			events_fd = atoi(optarg);
+			if (events_fd < 3 || fcntl(events_fd, F_GETFD) < 0) {
+				fprintf(stderr, "lithos_knot: bad --events-fd %s; expected an open fd above 2\n",
+					optarg);
+				return 2;
+			}
+			break;
 		default:
 			return 2;
 		}
@@ -205,7 +220,20 @@ int main(int argc, char **argv)
 		write_status(status, EXIT_CONFIG);
 		return EXIT_CONFIG;
 	}
-	if (place_fds(map, n_map) < 0) {
+	/* the events fd out of the way of the sockets' target fds */
+	if (events_fd >= 0) {
+		int top = 3;
+		for (size_t i = 0; i < n_map; i++) {
+			if (map[i].ours >= top)
+				top = map[i].ours + 1;
+			if (map[i].child >= top)
+				top = map[i].child + 1;
+		}
+		int moved = fcntl(events_fd, F_DUPFD_CLOEXEC, top + 32);
+		close(events_fd);
+		events_fd = moved;
+	}
+	if (place_fds(map, n_map, events_fd) < 0) {
 		fprintf(stderr, "[lithos_knot] %s: cannot place sockets: %s\n", name, strerror(errno));
 		write_status(status, EXIT_SETUP);
 		return EXIT_SETUP;
@@ -213,7 +241,7 @@ int main(int argc, char **argv)
 	int *pass = xcalloc(n_map ? n_map : 1, sizeof(int));
 	for (size_t i = 0; i < n_map; i++)
 		pass[i] = map[i].child;
-	struct start_opts so = { .pass_fds = pass, .n_pass_fds = n_map, .events_fd = -1 };
+	struct start_opts so = { .pass_fds = pass, .n_pass_fds = n_map, .events_fd = events_fd };
 	char *err = NULL;
 	int code = instance_start_wait(lxc_path, lxc_name, &in, &secrets, &so, &err);
 	free(pass);

@@ -376,10 +376,12 @@ int main(int argc, char **argv)
 			if (!any)
 				break;
 		}
-		/* poll the signalfd and the pidfds of adopted knots */
+		/* poll the signalfd, the pidfds of adopted knots and the events
+		 * of restart-process-only instances */
 		size_t npfd = 1;
-		struct pollfd *pfds = xcalloc(1 + t.n_children, sizeof(*pfds));
-		struct child **owners = xcalloc(1 + t.n_children, sizeof(*owners));
+		struct pollfd *pfds = xcalloc(1 + 2 * t.n_children, sizeof(*pfds));
+		struct child **owners = xcalloc(1 + 2 * t.n_children, sizeof(*owners));
+		bool *is_ev = xcalloc(1 + 2 * t.n_children, sizeof(*is_ev));
 		pfds[0].fd = sigfd;
 		pfds[0].events = POLLIN;
 		for (size_t i = 0; i < t.n_children; i++) {
@@ -387,6 +389,13 @@ int main(int argc, char **argv)
 				pfds[npfd].fd = t.children[i].pidfd;
 				pfds[npfd].events = POLLIN;
 				owners[npfd] = &t.children[i];
+				npfd++;
+			}
+			if (t.children[i].ev_fd >= 0 && t.children[i].state == CH_RUNNING) {
+				pfds[npfd].fd = t.children[i].ev_fd;
+				pfds[npfd].events = POLLIN;
+				owners[npfd] = &t.children[i];
+				is_ev[npfd] = true;
 				npfd++;
 			}
 		}
@@ -400,10 +409,14 @@ int main(int argc, char **argv)
 		if (r < 0 && errno != EINTR)
 			log_error("poll: %m");
 		for (size_t i = 1; r > 0 && i < npfd; i++)
-			if (pfds[i].revents)
+			if (pfds[i].revents && is_ev[i])
+				tree_events_read(&t, owners[i]);
+		for (size_t i = 1; r > 0 && i < npfd; i++)
+			if (pfds[i].revents && !is_ev[i] && owners[i]->state == CH_RUNNING)
 				adopted_died(&t, owners[i]);
 		free(pfds);
 		free(owners);
+		free(is_ev);
 		struct signalfd_siginfo si;
 		bool want_reload = false;
 		while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {

@@ -77,6 +77,10 @@ struct child {
 	size_t n_shared_keys;
 	uint64_t starts, deaths, failures;
 	int last_exit;
+	int ev_fd;          /* restart-process-only: lithos_init's events
+			     * (knots/NAME.events fifo); -1 otherwise */
+	bool proc_down;     /* restart-process-only: the process died and
+			     * lithos_init restarts it in the container */
 };
 
 struct tree {
@@ -122,6 +126,12 @@ void tree_write_status(struct tree *t);
 double tree_next_deadline(struct tree *t);
 void tree_remove_dead(struct tree *t);
 void kill_stale_init(struct tree *t, const char *lxc_name);
+
+/* restart-process-only: open (create) the events fifo of an instance;
+ * read and apply what lithos_init reported; close it (remove the fifo). */
+void tree_events_open(struct tree *t, struct child *c, bool create);
+void tree_events_read(struct tree *t, struct child *c);
+void tree_events_close(struct tree *t, struct child *c, bool remove);
 
 /* tree_ports.c */
 int ports_acquire(struct tree *t, struct child *c, const struct want *w, int **fds_out,

@@ -160,7 +160,9 @@ void tree_metric_flush(struct tree *t)
 		*li(M.groups[i].running) = 0;
 	for (size_t i = 0; i < t->n_children; i++) {
 		const struct child *c = &t->children[i];
-		if (c->state == CH_RUNNING) {
+		if (c->state == CH_RUNNING && c->proc_down) {
+			queue++; /* restart-process-only: waiting to restart in place */
+		} else if (c->state == CH_RUNNING) {
 			running++;
 			struct group_ptrs *g = find_group(c->sandbox, c->proc);
 			if (g)

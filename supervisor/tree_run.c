@@ -338,6 +338,91 @@ void tree_cleanup_instance(struct tree *t, const char *lxc_name, bool remove_dir
 		kf = knot_file(t, lxc_name, "status");
 		unlink(kf);
 		free(kf);
+		kf = knot_file(t, lxc_name, "events");
+		unlink(kf);
+		free(kf);
+	}
+}
+
+/* restart-process-only: lithos_init (pid 1 of the container) restarts the
+ * process in place and reports each death and start as a line on a fifo in
+ * the knots dir: "exit CODE", "start PID".  The fifo outlives a reload or a
+ * crash of the tree: the next tree opens it again by name. */
+void tree_events_open(struct tree *t, struct child *c, bool create)
+{
+	char *f = knot_file(t, c->lxc_name, "events");
+	if (create) {
+		unlink(f);
+		if (mkfifo(f, 0600) < 0)
+			log_warn("Cannot create %s: %m", f);
+	}
+	c->ev_fd = open(f, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+	free(f);
+}
+
+void tree_events_close(struct tree *t, struct child *c, bool remove)
+{
+	if (c->ev_fd >= 0)
+		close(c->ev_fd);
+	c->ev_fd = -1;
+	if (remove) {
+		char *f = knot_file(t, c->lxc_name, "events");
+		unlink(f);
+		free(f);
+	}
+}
+
+
+static void process_died_in_place(struct tree *t, struct child *c, int code)
+{
+	bool failure = !c->term_sent;
+	for (size_t i = 0; failure && i < c->n_normal_codes; i++)
+		if ((int)c->normal_codes[i] == code)
+			failure = false;
+	c->deaths++;
+	if (failure)
+		c->failures++;
+	c->last_exit = code;
+	c->proc_down = true;
+	tree_metric_died(t, c, failure);
+	log_info("%s exited with %d after %.1fs%s; restarting it in its container", c->name, code,
+		 now_mono() - c->started_at, failure ? " (failure)" : "");
+	const struct want *w = find_want(t, c->lxc_name);
+	if (w)
+		stdio_log_line(&t->setup.master, &w->sb->cfg, "%s: exited with %d", c->name, code);
+}
+
+static void process_started_in_place(struct tree *t, struct child *c, int pid)
+{
+	c->starts++;
+	c->proc_down = false;
+	c->started_at = now_mono();
+	tree_metric_started(t, c);
+	log_info("Restarted %s in its container (pid %d inside)", c->name, pid);
+	const struct want *w = find_want(t, c->lxc_name);
+	if (w)
+		stdio_log_line(&t->setup.master, &w->sb->cfg, "%s: starting %s", c->name,
+			       w->in.argv.v[0]);
+}
+
+void tree_events_read(struct tree *t, struct child *c)
+{
+	char buf[4096];
+	ssize_t n;
+	while (c->ev_fd >= 0 && (n = read(c->ev_fd, buf, sizeof(buf) - 1)) > 0) {
+		buf[n] = 0;
+		char *save = NULL;
+		/* lines are written whole (one write() of a few bytes each) */
+		for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			int v;
+			if (sscanf(line, "exit %d", &v) == 1)
+				process_died_in_place(t, c, v);
+			else if (sscanf(line, "start %d", &v) == 1)
+				process_started_in_place(t, c, v);
+			else
+				log_warn("%s: unknown event from lithos_init: %.80s", c->name, line);
+		}
+		t->dirty = true;
 	}
 }
 
@@ -407,6 +492,21 @@ int tree_start(struct tree *t, struct child *c, struct want *w)
 	}
 	char *status = knot_file(t, w->lxc_name, "status");
 	unlink(status);
+	/* restart-process-only: lithos_init's events, through the knot */
+	tree_events_close(t, c, false);
+	c->proc_down = false;
+	int ev_w = -1;
+	char ev_arg[16] = "";
+	if (w->in.cc->restart_process_only) {
+		tree_events_open(t, c, true);
+		char *f = knot_file(t, w->lxc_name, "events");
+		ev_w = c->ev_fd >= 0 ? open(f, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW) : -1;
+		if (ev_w < 0)
+			log_warn("%s: restart-process-only without events (%s: %m): in-container restarts will not be counted",
+				 w->name, f);
+		free(f);
+		snprintf(ev_arg, sizeof(ev_arg), "%d", ev_w);
+	}
 	struct strlist args = { 0 };
 	struct pos p0 = { 0, 0 };
 	strlist_push(&args, t->knot, p0);
@@ -432,6 +532,10 @@ int tree_start(struct tree *t, struct child *c, struct want *w)
 		strlist_push(&args, m, p0);
 		free(m);
 	}
+	if (ev_w >= 0) {
+		strlist_push(&args, "--events-fd", p0);
+		strlist_push(&args, ev_arg, p0);
+	}
 	char **argv = xcalloc(args.n + 1, sizeof(*argv));
 	memcpy(argv, args.v, args.n * sizeof(*argv));
 	stdio_log_line(&t->setup.master, &w->sb->cfg, "%s: starting %s", w->name, w->in.argv.v[0]);
@@ -453,6 +557,8 @@ int tree_start(struct tree *t, struct child *c, struct want *w)
 		}
 		if (w->sources_fd >= 0)
 			fcntl(w->sources_fd, F_SETFD, 0);
+		if (ev_w >= 0)
+			fcntl(ev_w, F_SETFD, 0);
 		/* lxc's init is a fork of the knot: its environment is what
 		 * the container's pid 1 shows, so give it nothing of ours */
 		char *envp[] = { "container=lxc", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
@@ -462,6 +568,8 @@ int tree_start(struct tree *t, struct child *c, struct want *w)
 	}
 	int fork_errno = errno;
 	close(out);
+	if (ev_w >= 0)
+		close(ev_w);
 	free(argv);
 	strlist_free(&args);
 	free(fds);
@@ -556,16 +664,26 @@ static void kill_hard(struct tree *t, struct child *c)
 void tree_child_died(struct tree *t, struct child *c, int code)
 {
 	t->dirty = true;
+	tree_events_read(t, c); /* what lithos_init said before the end */
 	bool failure = !c->term_sent;
 	for (size_t i = 0; failure && i < c->n_normal_codes; i++)
 		if ((int)c->normal_codes[i] == code)
 			failure = false;
-	c->deaths++;
-	if (failure)
-		c->failures++;
-	c->last_exit = code;
+	if (c->proc_down) {
+		/* restart-process-only, stopped while the process was down:
+		 * its death was counted when lithos_init reported it */
+		failure = false;
+		code = c->last_exit;
+	} else {
+		c->deaths++;
+		if (failure)
+			c->failures++;
+		c->last_exit = code;
+		tree_metric_died(t, c, failure);
+	}
+	c->proc_down = false;
+	tree_events_close(t, c, true);
 	ports_release(t, c);
-	tree_metric_died(t, c, failure);
 	double ran = now_mono() - c->started_at;
 	log_info("%s exited with %d after %.1fs%s", c->name, code, ran, failure ? " (failure)" : "");
 	const struct want *w = find_want(t, c->lxc_name);
@@ -597,6 +715,8 @@ void tree_remove_dead(struct tree *t)
 		struct child *c = &t->children[i];
 		if (c->state == CH_STOPPED) {
 			tree_metric_forget(t, c);
+			if (c->ev_fd >= 0)
+				close(c->ev_fd);
 			free(c->name);
 			free(c->lxc_name);
 			free(c->sandbox);
@@ -690,6 +810,7 @@ void tree_reconcile(struct tree *t)
 		c.sandbox = xstrdup(w->sandbox);
 		c.proc = xstrdup(w->proc);
 		c.pidfd = -1;
+		c.ev_fd = -1;
 		c.wanted = true;
 		VEC_PUSH(t->children, t->n_children, c);
 		tree_start(t, &t->children[t->n_children - 1], w);

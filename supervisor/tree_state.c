@@ -123,6 +123,19 @@ int tree_save_state(struct tree *t, const char *path)
 	return 0;
 }
 
+static pid_t proc_ppid(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	char *st = read_file_limited(path, 4096, NULL);
+	char *close_paren = st ? strrchr(st, ')') : NULL;
+	int ppid = 0;
+	if (close_paren)
+		sscanf(close_paren + 1, " %*c %d", &ppid);
+	free(st);
+	return ppid;
+}
+
 int tree_load_state(struct tree *t, const char *path)
 {
 	FILE *f = fopen(path, "re");
@@ -211,7 +224,15 @@ int tree_load_state(struct tree *t, const char *path)
 			if (tag && inputs && !strcmp(tag, "inputs") && strcmp(inputs, "-"))
 				snprintf(c.inputs, sizeof(c.inputs), "%s", inputs);
 			c.pidfd = -1;
+			c.ev_fd = -1;
 			c.wanted = true;
+			/* a knot adopted by an earlier tree is not our child:
+			 * waitpid() never reports it, its pidfd does */
+			if (c.state == CH_RUNNING && c.pid > 0 && proc_ppid(c.pid) != getpid())
+				c.pidfd = (int)syscall(SYS_pidfd_open, c.pid, 0);
+			/* restart-process-only: its fifo, if it has one */
+			if (c.state == CH_RUNNING)
+				tree_events_open(t, &c, false);
 			VEC_PUSH(t->children, t->n_children, c);
 		}
 	}
@@ -278,6 +299,8 @@ void tree_adopt_orphans(struct tree *t)
 				c.state = CH_RUNNING;
 				c.pid = pid;
 				c.pidfd = pfd;
+				c.ev_fd = -1;
+				tree_events_open(t, &c, false);
 				c.started_at = now_mono();
 				c.restart_timeout = 1;
 				c.kill_timeout = 5;
