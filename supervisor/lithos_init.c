@@ -24,6 +24,13 @@
  *                       LISTEN_PID; exact for every start
  *   --events-fd FD      write "start PID\n" and "exit CODE\n" lines there
  *                       for each in-container restart (to lithos_tree)
+ *   --listen FD,HOST,PORT,BACKLOG,FLAGS
+ *                       tcp-ports with `external: false` of a bridged
+ *                       sandbox: bind HOST:PORT in the container's network
+ *                       namespace (FLAGS: a = reuse-addr, p = reuse-port,
+ *                       n = set-non-block, - = none), listen(BACKLOG) and
+ *                       put the socket at FD for the process; bound once,
+ *                       before the first start, kept across restarts
  *   --restart-timeout S restart-process-only: when the main process dies,
  *                       start it again in the same container, at least S
  *                       seconds after its previous start; only SIGTERM,
@@ -31,8 +38,10 @@
  *
  * fds above 2 that are not named above (tcp-ports' sockets) are passed to
  * the process as they are.  Messages of its own go to the process's stderr.
- * Exit codes of its own: 127 the program cannot be executed, 2 usage.
+ * Exit codes of its own: 127 the program cannot be executed (126: not
+ * executable), 125 a --listen socket cannot be bound, 2 usage.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -41,13 +50,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #define MAX_PID_ENV 16
+#define MAX_LISTEN 64
 
 static int stdio_fd[3] = { -1, -1, -1 };
 static const char *pid_env[MAX_PID_ENV];
@@ -55,6 +67,8 @@ static int n_pid_env;
 static int events_fd = -1;
 static double restart_timeout = -1; /* < 0: not restart-process-only */
 static char **prog;
+static const char *listen_spec[MAX_LISTEN];
+static int n_listen;
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
@@ -136,6 +150,10 @@ static int parse_args(int argc, char **argv)
 			if (n_pid_env >= MAX_PID_ENV)
 				return -1;
 			pid_env[n_pid_env++] = v;
+		} else if (!strcmp(a, "--listen")) {
+			if (n_listen >= MAX_LISTEN)
+				return -1;
+			listen_spec[n_listen++] = v;
 		} else if (!strcmp(a, "--events-fd")) {
 			if (parse_int(v, &events_fd) < 0)
 				return -1;
@@ -151,6 +169,85 @@ static int parse_args(int argc, char **argv)
 	if (i >= argc)
 		return -1;
 	prog = argv + i;
+	return 0;
+}
+
+/* An fd of ours sits where a socket must go: move it out of the way. */
+static void move_away(int target)
+{
+	for (int k = 0; k < 3; k++)
+		if (stdio_fd[k] == target) {
+			int fd = fcntl(target, F_DUPFD_CLOEXEC, 100);
+			for (int j = 0; j < 3; j++)
+				if (stdio_fd[j] == target)
+					stdio_fd[j] = fd;
+		}
+	if (events_fd == target)
+		events_fd = fcntl(target, F_DUPFD_CLOEXEC, 100);
+}
+
+/* FD,HOST,PORT,BACKLOG,FLAGS: bind in our (the container's) netns */
+static int bind_listen(const char *spec)
+{
+	char buf[128], host[64];
+	int fd_at, port, backlog;
+	char flags[8];
+	snprintf(buf, sizeof(buf), "%s", spec);
+	for (char *p = buf; *p; p++)
+		if (*p == ',')
+			*p = ' ';
+	if (sscanf(buf, "%d %63s %d %d %7s", &fd_at, host, &port, &backlog, flags) != 5 ||
+	    fd_at < 0 || port < 1 || port > 65535) {
+		say("bad --listen %s", spec);
+		return -1;
+	}
+	struct sockaddr_storage ss;
+	socklen_t len;
+	memset(&ss, 0, sizeof(ss));
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		len = sizeof(*s4);
+	} else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		len = sizeof(*s6);
+	} else {
+		say("bad host %s in --listen %s", host, spec);
+		return -1;
+	}
+	int sock = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (sock < 0) {
+		say("socket: %s", strerror(errno));
+		return -1;
+	}
+	int one = 1;
+	if (strchr(flags, 'a'))
+		setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (strchr(flags, 'p'))
+		setsockopt(sock, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (bind(sock, (struct sockaddr *)&ss, len) < 0 ||
+	    listen(sock, backlog > 0 ? backlog : 128) < 0) {
+		say("cannot listen on %s:%d in the container: %s", host, port, strerror(errno));
+		close(sock);
+		return -1;
+	}
+	if (strchr(flags, 'n'))
+		fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK);
+	if (sock != fd_at) {
+		move_away(fd_at);
+		if (dup2(sock, fd_at) < 0) {
+			say("cannot put the socket of %s:%d at fd %d: %s", host, port, fd_at,
+			    strerror(errno));
+			close(sock);
+			return -1;
+		}
+		close(sock);
+	} else {
+		fcntl(fd_at, F_SETFD, 0);
+	}
 	return 0;
 }
 
@@ -211,6 +308,9 @@ int main(int argc, char **argv)
 		fcntl(events_fd, F_SETFD, FD_CLOEXEC);
 	if (events_fd >= 0)
 		fcntl(events_fd, F_SETFL, fcntl(events_fd, F_GETFL) | O_NONBLOCK);
+	for (int i = 0; i < n_listen; i++)
+		if (bind_listen(listen_spec[i]) < 0)
+			return 125;
 	/* a terminal (interactive commands): the process's session takes it */
 	if (isatty(0) && tcgetsid(0) == getpid())
 		ioctl(0, TIOCNOTTY);

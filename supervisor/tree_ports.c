@@ -4,6 +4,7 @@
  * shared socket is closed when no instance holds it any more. */
 #include "tree.h"
 #include "log.h"
+#include "lxcconf.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -64,19 +65,25 @@ int ports_acquire(struct tree *t, struct child *c, const struct want *w, int **f
 	size_t n = w->in.n_ports;
 	int *fds = xcalloc(n ? n : 1, sizeof(int));
 	uint32_t *cfds = xcalloc(n ? n : 1, sizeof(uint32_t));
+	size_t used = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct inst_port *ip = &w->in.ports[i];
 		const struct tcp_port *o = ip->opts;
 		char *err = NULL;
-		cfds[i] = ip->fd;
+		/* external: false in a bridged sandbox: lithos_init binds it
+		 * in the container's network namespace */
+		if (lxcconf_port_internal(&w->in, ip))
+			continue;
+		size_t i_out = used++;
+		cfds[i_out] = ip->fd;
 		if (o->reuse_port) {
-			fds[i] = bind_port(o, ip->port, &err);
-			if (fds[i] < 0) {
+			fds[i_out] = bind_port(o, ip->port, &err);
+			if (fds[i_out] < 0) {
 				log_error("Cannot start %s: %s", w->name, err);
 				free(err);
 				goto fail;
 			}
-			VEC_PUSH(c->own_socks, c->n_own_socks, fds[i]);
+			VEC_PUSH(c->own_socks, c->n_own_socks, fds[i_out]);
 			continue;
 		}
 		char *key = xasprintf("%s:%u", o->host, ip->port);
@@ -98,12 +105,12 @@ int ports_acquire(struct tree *t, struct child *c, const struct want *w, int **f
 			log_info("Listening on %s for %s", key, w->name);
 		}
 		ps->refs++;
-		fds[i] = ps->fd;
+		fds[i_out] = ps->fd;
 		VEC_PUSH(c->shared_keys, c->n_shared_keys, key);
 	}
 	*fds_out = fds;
 	*child_fds_out = cfds;
-	*n_out = n;
+	*n_out = used;
 	return 0;
 fail:
 	free(fds);
@@ -146,6 +153,8 @@ void ports_gc(struct tree *t)
 		for (size_t i = 0; !keep && i < t->n_wants; i++) {
 			const struct want *wt = &t->wants[i];
 			for (size_t p = 0; p < wt->in.n_ports; p++) {
+				if (lxcconf_port_internal(&wt->in, &wt->in.ports[p]))
+					continue;
 				char *key = xasprintf("%s:%u", wt->in.ports[p].opts->host, wt->in.ports[p].port);
 				if (!strcmp(key, ps->key) && !wt->in.ports[p].opts->reuse_port)
 					keep = true;

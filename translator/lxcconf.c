@@ -431,6 +431,16 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 		if (br->default_gateway)
 			buf_printf(out, "lxc.net.0.%s.gateway = %s\n", v, br->default_gateway);
 	}
+	/* tcp-ports bound by lithos_init in this network namespace run as the
+	 * process's user: a non-root one may bind from the lowest of them up
+	 * (in the container's own netns only; the host keeps its value) */
+	uint32_t low = 0;
+	for (size_t i = 0; i < in->n_ports; i++)
+		if (lxcconf_port_internal(in, &in->ports[i]) && in->ports[i].port < 1024 &&
+		    (!low || in->ports[i].port < low))
+			low = in->ports[i].port;
+	if (low && in->uid != 0)
+		buf_printf(out, "lxc.sysctl.net.ipv4.ip_unprivileged_port_start = %u\n", low);
 	buf_puts(out, "\n");
 
 	if (migratable) {
@@ -528,6 +538,11 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 	return diags_count(d) > before ? -1 : 0;
 }
 
+bool lxcconf_port_internal(const struct instance *in, const struct inst_port *p)
+{
+	return !in->is_command && in->sandbox->bridged_network && !p->opts->external;
+}
+
 void lxcconf_init_argv(const struct instance *in, const int stdio[3], int events_fd,
 		       struct strlist *out)
 {
@@ -542,6 +557,30 @@ void lxcconf_init_argv(const struct instance *in, const int stdio[3], int events
 	for (size_t i = 0; i < in->pid_env.n; i++) {
 		strlist_push(out, "--pid-env", p0);
 		strlist_push(out, in->pid_env.v[i], p0);
+	}
+	/* tcp-ports with external: false of a bridged daemon: bound by
+	 * lithos_init in the container's network namespace (the tree binds
+	 * the others in the host's) */
+	for (size_t i = 0; i < in->n_ports; i++) {
+		const struct inst_port *ip = &in->ports[i];
+		if (!lxcconf_port_internal(in, ip))
+			continue;
+		const struct tcp_port *o = ip->opts;
+		char flags[4], *fp = flags;
+		if (o->reuse_addr)
+			*fp++ = 'a';
+		if (o->reuse_port)
+			*fp++ = 'p';
+		if (o->set_non_block)
+			*fp++ = 'n';
+		if (fp == flags)
+			*fp++ = '-';
+		*fp = 0;
+		char *s = xasprintf("%u,%s,%u,%u,%s", ip->fd, o->host, ip->port,
+				    o->listen_backlog ? o->listen_backlog : 128, flags);
+		strlist_push(out, "--listen", p0);
+		strlist_push(out, s, p0);
+		free(s);
 	}
 	if (events_fd >= 0) {
 		char *s = xasprintf("%d", events_fd);

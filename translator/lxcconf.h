@@ -55,10 +55,15 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 
 /* The argv LXC execs as the container's pid 1: lithos_init, its options
  * (stdio fds to give the process when `stdio` is not NULL, the variables
- * that get the process's pid, the events fd when >= 0, the restart timeout
- * of restart-process-only daemons), "--" and the process's argv. */
+ * that get the process's pid, the tcp-ports it binds in the container's
+ * network namespace, the events fd when >= 0, the restart timeout of
+ * restart-process-only daemons), "--" and the process's argv. */
 void lxcconf_init_argv(const struct instance *in, const int stdio[3], int events_fd,
 		       struct strlist *out);
+
+/* A tcp-port bound inside the container's network namespace by lithos_init
+ * (external: false in a bridged sandbox, Daemons) rather than by the tree. */
+bool lxcconf_port_internal(const struct instance *in, const struct inst_port *p);
 
 /* Host-side veth name for an instance: stable, at most 15 characters. */
 void lxcconf_veth_name(const char *lxc_name, char out[16]);
