@@ -23,6 +23,8 @@
 #            freeze     = the longest gap counterd saw between two wake-ups
 #                         (maxgap_ms, wall clock): process stopped on A to
 #                         process running on B, read from the process itself
+#   lxc-shm  the same with the images on a tmpfs (/dev/shm) instead of the
+#            scratch dir's file system (ext4 here)
 #   lxc-pre  the same with one pre-dump first (`lxc-checkpoint -p`, the
 #            daemon keeps running 1 s, then the final dump with
 #            --predump-dir): freeze with pre-dumps
@@ -34,7 +36,7 @@
 # that fails is reported with the reason and not counted.
 #
 # Environment: BENCH_RUNS (5), BENCH_SIZES ("10 200"), BENCH_VARIANTS
-# ("lxc lxc-pre lithos"), BENCH_BUILDDIR, BENCH_KEEP=1 keeps the scratch dir.
+# ("lxc lxc-shm lxc-pre lithos"), BENCH_BUILDDIR, BENCH_KEEP=1 keeps the scratch dir.
 # Needs root, LXC, CRIU (scripts/install-criu.sh: the test wrapper with
 # CRIU_FAULT=130 is used, as by the tests), busybox-static, gcc, python3.
 set -uo pipefail
@@ -42,7 +44,7 @@ set -uo pipefail
 
 RUNS=${1:-${BENCH_RUNS:-5}}
 SIZES=${BENCH_SIZES:-10 200}
-VARIANTS=${BENCH_VARIANTS:-lxc lxc-pre lithos}
+VARIANTS=${BENCH_VARIANTS:-lxc lxc-shm lxc-pre lithos}
 
 [ "$(id -u)" -eq 0 ] || bench_die "must run as root"
 command -v lxc-checkpoint >/dev/null || bench_die "lxc-checkpoint missing (apt-get install lxc)"
@@ -76,6 +78,10 @@ bench_cleanup() {
 	return 0
 }
 ITEST_EXTRA_CLEANUP="bench_cleanup; $ITEST_EXTRA_CLEANUP"
+# lxc-shm: the images on a tmpfs instead of $T's file system
+SHM=/dev/shm/lithos-bench-criu.$$
+mkdir -p "$SHM"
+ITEST_EXTRA_CLEANUP="rm -rf $SHM; $ITEST_EXTRA_CLEANUP"
 ln -s "$IMAGES/t/v1" "$B/img"
 
 # lithos commands, if this build has them
@@ -152,7 +158,7 @@ verify() {
 stop_b() {
 	lxc-stop -P "$B/b" -n "$1" -k >/dev/null 2>&1
 	lxc-stop -P "$B/a" -n "$1" -k >/dev/null 2>&1
-	rm -rf "$B/img-$1"
+	rm -rf "$B/img-$1" "$SHM/img-$1"
 }
 
 fail() { # VARIANT SIZE WHY
@@ -160,10 +166,14 @@ fail() { # VARIANT SIZE WHY
 	bench_note "run failed: $1 ${2}MiB: $3"
 }
 
-run_lxc() { # SIZE PRE(0/1)
+run_lxc() { # SIZE PRE(0/1) [shm]
 	local size=$1 pre=$2 name=c$1 v=lxc d t0 t1 t2
 	[ "$pre" = 1 ] && v=lxc-pre
 	d=$B/img-$name
+	if [ "${3:-}" = shm ]; then
+		v=lxc-shm
+		d=$SHM/img-$name
+	fi
 	rm -rf "$d"
 	mkdir -p "$d"
 	start "$name" || { fail $v "$size" "start: $S1"; stop_b "$name"; return; }
@@ -308,6 +318,7 @@ for r in $(seq "$RUNS"); do
 			case $v in
 			lxc) run_lxc "$size" 0 ;;
 			lxc-pre) run_lxc "$size" 1 ;;
+			lxc-shm) run_lxc "$size" 0 shm ;;
 			lithos) [ -n "$HAVE_LITHOS" ] && run_lithos "$size" ;;
 			esac
 		done
