@@ -66,6 +66,7 @@ int instance_dir_write(const char *lxc_path, const char *name, const char *litho
 	char *final = xasprintf("%s/config", dir);
 	int rc = -1;
 	struct stat st;
+	bool fresh = false;
 	if (lstat(dir, &st) == 0) {
 		if (access(marker, F_OK) != 0) {
 			*err = xasprintf("%s exists and was not created by lithos; refusing to touch it", dir);
@@ -82,15 +83,22 @@ int instance_dir_write(const char *lxc_path, const char *name, const char *litho
 	} else if (mkdir_p(lxc_path, 0755) < 0 || mkdir(dir, 0755) < 0) {
 		*err = xasprintf("cannot create %s: %s", dir, strerror(errno));
 		goto out;
+	} else {
+		fresh = true;
 	}
 	int fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0 || dprintf(fd, "%s\n", lithos_name) < 0 || close(fd) < 0) {
 		*err = xasprintf("cannot write %s: %s", marker, strerror(errno));
 		goto out;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	/* a directory we just made has no reader yet: the config is written
+	 * in place (a file create on the LXC path's filesystem costs ~0.5 ms
+	 * on the test host's ext4); an existing one is replaced atomically */
+	const char *target = fresh ? final : tmp;
+	fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | (fresh ? O_EXCL : 0),
+		  0644);
 	if (fd < 0) {
-		*err = xasprintf("cannot write %s: %s", tmp, strerror(errno));
+		*err = xasprintf("cannot write %s: %s", target, strerror(errno));
 		goto out;
 	}
 	size_t off = 0;
@@ -99,13 +107,13 @@ int instance_dir_write(const char *lxc_path, const char *name, const char *litho
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0) {
-			*err = xasprintf("cannot write %s: %s", tmp, strerror(errno));
+			*err = xasprintf("cannot write %s: %s", target, strerror(errno));
 			close(fd);
 			goto out;
 		}
 		off += (size_t)w;
 	}
-	if (close(fd) < 0 || rename(tmp, final) < 0) {
+	if (close(fd) < 0 || (!fresh && rename(tmp, final) < 0)) {
 		*err = xasprintf("cannot write %s: %s", final, strerror(errno));
 		goto out;
 	}

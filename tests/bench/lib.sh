@@ -37,7 +37,8 @@ bench_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else
 
 # Copy the lithos binaries and templates into DIR so that a concurrent
 # rebuild of the tree cannot swap them in the middle of a run.  Exports
-# LITHOS_HOOK and LITHOS_TEMPLATES_DIR so lithos_cmd uses the copies.
+# LITHOS_HOOK, LITHOS_INIT and LITHOS_TEMPLATES_DIR so lithos_cmd uses the
+# copies.
 bench_snapshot_bins() { # DIR PROG...
 	local dir=$1 p
 	shift
@@ -51,6 +52,7 @@ bench_snapshot_bins() { # DIR PROG...
 		export LITHOS_TEMPLATES_DIR=$dir/templates
 	fi
 	[ -x "$dir/lithos_hook" ] && export LITHOS_HOOK=$dir/lithos_hook
+	[ -x "$dir/lithos_init" ] && export LITHOS_INIT=$dir/lithos_init
 	return 0
 }
 

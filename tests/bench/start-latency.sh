@@ -38,7 +38,8 @@
 # cmd/min <= 1.15.
 #
 # Environment: BENCH_RUNS (30), BENCH_WARMUP (3), BENCH_MODES ("host
-# bridged"), BENCH_BUILDDIR (where lithos_* were built; default the repo
+# bridged"), BENCH_STATE_TMPFS (1: the runtime dir with the state dirs on a
+# tmpfs of its own, as /run is; 0: on /tmp's filesystem), BENCH_BUILDDIR (where lithos_* were built; default the repo
 # root; the binaries and templates are copied first, so a concurrent rebuild
 # does not disturb a run), BENCH_NET (10.251.77: the bridge's /24),
 # BENCH_BRIDGE (lbench0), BENCH_KEEP=1 keeps the temp dir, BENCH_HOOK_TIMES=1
@@ -75,6 +76,14 @@ esac
 
 T=$(mktemp -d /tmp/lithos-bench-start.XXXXXX)
 chmod 0755 "$T"
+mkdir -p "$T/run"
+# the runtime dir (state dirs, knots) on a tmpfs of its own, as /run is on a
+# usual host (lithos's state-dir default /run/lithos/state is documented as
+# a tmpfs); BENCH_STATE_TMPFS=0 leaves it on /tmp's filesystem
+made_tmpfs=0
+if [ "${BENCH_STATE_TMPFS:-1}" = 1 ]; then
+	mount -t tmpfs -o size=64m,mode=0755 lithos-bench "$T/run" && made_tmpfs=1
+fi
 made_bridge=0
 cleanup() {
 	set +e
@@ -91,6 +100,7 @@ cleanup() {
 	for d in /sys/fs/cgroup/*/lithos-bench-start.slice /sys/fs/cgroup/lithos-bench-start.slice; do
 		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
 	done
+	[ "$made_tmpfs" = 1 ] && umount "$T/run"
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then
 		bench_note "kept $T"
 	else
@@ -100,10 +110,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-bench_snapshot_bins "$T/bin" lithos_cmd lithos_hook lithos_lxcconf
+bench_snapshot_bins "$T/bin" lithos_cmd lithos_hook lithos_lxcconf lithos_init
+BASE_ENV="LITHOS_HOOK=$T/base/lithos_hook"
 if [ -n "${BENCH_BASELINE:-}" ]; then
 	mkdir -p "$T/base"
 	cp "$BENCH_BASELINE/lithos_cmd" "$BENCH_BASELINE/lithos_hook" "$T/base/"
+	# a build with lithos_init (pid 1 of the containers) or one without
+	if [ -x "$BENCH_BASELINE/lithos_init" ]; then
+		cp "$BENCH_BASELINE/lithos_init" "$T/base/"
+		BASE_ENV="$BASE_ENV LITHOS_INIT=$T/base/lithos_init"
+	fi
 fi
 if [ "${BENCH_HOOK_TIMES:-0}" = 1 ]; then
 	cat >"$T/bin/hook-timer" <<EOF
@@ -233,7 +249,7 @@ start() {
 	shift 2
 	case $v in
 	cmd) "$T/bin/lithos_cmd" --master "$M" "$mode" "${@:-true}" ;;
-	base) LITHOS_HOOK=$T/base/lithos_hook "$T/base/lithos_cmd" --master "$M" "$mode" "${@:-true}" ;;
+	base) env $BASE_ENV "$T/base/lithos_cmd" --master "$M" "$mode" "${@:-true}" ;;
 	*) lxc-execute -P "$T/lxc" -n "lbx-$v-$mode" -- "${@:-/bin/true}" ;;
 	esac
 }
@@ -315,6 +331,7 @@ label() {
 echo "# start-to-exit latency of /bin/true, ms ($RUNS interleaved runs per variant after $WARMUP warm-up rounds)"
 echo "# $(bench_machine)"
 echo "# load average before/after: $load0 / $load1"
+echo "# runtime dir (state dirs): $(stat -f -c %T "$T/run"); lxc path: $(stat -f -c %T "$T/lxc")"
 for mode in $MODES; do
 	echo
 	case $mode in
@@ -365,7 +382,7 @@ if [ "${BENCH_TIMELINE:-0}" -gt 0 ] && command -v strace >/dev/null; then
 					-o "$T/trace" bash -c 'exec "$@"' - $(
 						case $v in
 						cmd) echo "$T/bin/lithos_cmd --master $M $mode true" ;;
-						base) echo "env LITHOS_HOOK=$T/base/lithos_hook $T/base/lithos_cmd --master $M $mode true" ;;
+						base) echo "env $BASE_ENV $T/base/lithos_cmd --master $M $mode true" ;;
 						*) echo "lxc-execute -P $T/lxc -n lbx-$v-$mode -- /bin/true" ;;
 						esac
 					) </dev/null >/dev/null 2>&1 || bench_die "traced $v $mode failed"
