@@ -14,7 +14,7 @@
  *     translator/util.c translator/diag.c translator/yamltree.c \
  *     translator/decode.c translator/model.c translator/paths.c \
  *     translator/parse_master.c translator/parse_sandbox.c \
- *     translator/parse_processes.c translator/parse_container.c \
+ *     translator/parse_processes.c translator/parse_container.c translator/sources.c \
  *     $(pkg-config --cflags --libs yaml-0.1) -o fuzz_config
  *
  * Run (corpus and dictionary are in tests/fuzz/):

@@ -9,7 +9,7 @@
 #     tests/fuzz/fuzz_config.c translator/util.c translator/diag.c \
 #     translator/yamltree.c translator/decode.c translator/model.c \
 #     translator/paths.c translator/parse_master.c translator/parse_sandbox.c \
-#     translator/parse_processes.c translator/parse_container.c \
+#     translator/parse_processes.c translator/parse_container.c translator/sources.c \
 #     $(pkg-config --cflags --libs yaml-0.1) -o fuzz_config
 #
 # Skips when clang or its fuzzer runtime (libclang-rt-14-dev) is missing.
@@ -57,7 +57,7 @@ if "$cc" -g -O1 -std=gnu11 -D_GNU_SOURCE -I"$t" \
 	"$top_srcdir/tests/fuzz/fuzz_config.c" \
 	"$t/util.c" "$t/diag.c" "$t/yamltree.c" "$t/decode.c" "$t/model.c" \
 	"$t/paths.c" "$t/parse_master.c" "$t/parse_sandbox.c" \
-	"$t/parse_processes.c" "$t/parse_container.c" \
+	"$t/parse_processes.c" "$t/parse_container.c" "$t/sources.c" \
 	$yaml_flags -o "$tmp/fuzz_config" >"$tmp/build.log" 2>&1; then
 	echo "ok 1 - build the fuzzer with $cc"
 else
