@@ -405,23 +405,35 @@ static void process_started_in_place(struct tree *t, struct child *c, int pid)
 			       w->in.argv.v[0]);
 }
 
+/* The fifo is written by lithos_init, which runs as the container's user:
+ * the process in the container can open it too (/proc/1/fd) and write what
+ * it likes.  So: at most a few reads per wake-up (a writer in a loop must
+ * not keep the tree from its other children), exit codes 0-255 and pids
+ * > 0 only, and no second exit without a start between (a start is always
+ * taken: after a reload the tree does not know the process was down); the
+ * rest is dropped with one warning per read. */
 void tree_events_read(struct tree *t, struct child *c)
 {
 	char buf[4096];
 	ssize_t n;
-	while (c->ev_fd >= 0 && (n = read(c->ev_fd, buf, sizeof(buf) - 1)) > 0) {
+	for (int reads = 0; reads < 4 && c->ev_fd >= 0 && (n = read(c->ev_fd, buf, sizeof(buf) - 1)) > 0;
+	     reads++) {
 		buf[n] = 0;
 		char *save = NULL;
+		unsigned dropped = 0;
 		/* lines are written whole (one write() of a few bytes each) */
 		for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 			int v;
-			if (sscanf(line, "exit %d", &v) == 1)
+			if (sscanf(line, "exit %d", &v) == 1 && !c->proc_down && v >= 0 && v < 256)
 				process_died_in_place(t, c, v);
-			else if (sscanf(line, "start %d", &v) == 1)
+			else if (sscanf(line, "start %d", &v) == 1 && v > 0)
 				process_started_in_place(t, c, v);
 			else
-				log_warn("%s: unknown event from lithos_init: %.80s", c->name, line);
+				dropped++;
 		}
+		if (dropped)
+			log_warn("%s: %u unexpected event line(s) from the container's init ignored", c->name,
+				 dropped);
 		t->dirty = true;
 	}
 }
