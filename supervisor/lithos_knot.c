@@ -4,6 +4,7 @@
  *               --lxc-name NAME --status FILE [--fd CHILD=OURS]...
  *               [--sources-fd FD]
  *               [--events-fd FD]
+ *               [--restore DIR --result FILE --init-file FILE]
  *
  * Its command line names the instance, so `pgrep -f 'lithos_knot --name
  * SANDBOX/PROC.0'` finds it as with lithos.  It decrypts the instance's
@@ -21,11 +22,17 @@
  * since or a reload kept the sandbox on its last good configs.
  * --events-fd (restart-process-only): the write end of the tree's events
  * fifo, handed to lithos_init, which reports in-container restarts there.
+ * With --restore the container is restored from CRIU's images in DIR
+ * instead of started
+ * (criurun.c): liblxc's monitor is then a child of ours, we forward signals
+ * to the restored pid 1 and learn its exit status as its subreaper.
  *
  * stdin, stdout and stderr are set up by the tree (stdin /dev/null, the
  * others the sandbox's log).  Exit codes of its own: 121 configs invalid,
- * 122 container could not start.
+ * 122 container could not start, 123 restore failed.
  */
+#include "criu.h"
+#include "criurun.h"
 #include "cmdload.h"
 #include "instance.h"
 #include "lxcrun.h"
@@ -124,10 +131,13 @@ int main(int argc, char **argv)
 		{ "fd", required_argument, NULL, 'f' },
 		{ "sources-fd", required_argument, NULL, 'S' },
 		{ "events-fd", required_argument, NULL, 'E' },
+		{ "restore", required_argument, NULL, 'r' },
+		{ "result", required_argument, NULL, 'R' },
+		{ "init-file", required_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *name = NULL, *master = NULL, *lxc_path = NULL, *lxc_name = NULL;
-	const char *status = NULL;
+	const char *status = NULL, *restore = NULL, *result = NULL, *init_file = NULL;
 	int sources_fd = -1;
 	struct fdmap *map = NULL;
 	size_t n_map = 0;
@@ -152,6 +162,15 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			status = optarg;
+			break;
+		case 'r':
+			restore = optarg;
+			break;
+		case 'R':
+			result = optarg;
+			break;
+		case 'I':
+			init_file = optarg;
 			break;
 		case 'f': {
 			struct fdmap fm;
@@ -232,6 +251,22 @@ int main(int argc, char **argv)
 		int moved = fcntl(events_fd, F_DUPFD_CLOEXEC, top + 32);
 		close(events_fd);
 		events_fd = moved;
+	}
+	if (lxc_config_migratable(lxc_path, lxc_name))
+		stdio_drop_nofollow();
+	if (restore) {
+		/* the process, its memory, fds and sockets come from the images */
+		secret_env_free(&secrets);
+		place_fds(map, 0, -1);
+		char *err = NULL;
+		int code = restore_wait(lxc_path, lxc_name, restore, result, init_file, &err);
+		if (code < 0) {
+			fprintf(stderr, "[lithos_knot] %s: %s\n", name, err);
+			write_status(status, EXIT_RESTORE_FAILED);
+			return EXIT_RESTORE_FAILED;
+		}
+		write_status(status, code);
+		return code;
 	}
 	if (place_fds(map, n_map, events_fd) < 0) {
 		fprintf(stderr, "[lithos_knot] %s: cannot place sockets: %s\n", name, strerror(errno));

@@ -8,6 +8,7 @@
  *   SIGTERM  stop every instance within its kill-timeout and exit
  *   SIGINT   the same (Ctrl-C in the foreground)
  *   SIGHUP   reopen the log file
+ *   SIGUSR1  look at checkpoint/restore records again (lithos_restore)
  *
  * From the moment it runs it must not die on bad input: configs that fail
  * to load leave what runs alone, problems go to the log.
@@ -327,6 +328,7 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGQUIT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	int sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -418,7 +420,7 @@ int main(int argc, char **argv)
 		free(owners);
 		free(is_ev);
 		struct signalfd_siginfo si;
-		bool want_reload = false;
+		bool want_reload = false, want_restore = false;
 		while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
 			switch (si.ssi_signo) {
 			case SIGCHLD:
@@ -447,10 +449,15 @@ int main(int argc, char **argv)
 			case SIGHUP:
 				log_reopen();
 				break;
+			case SIGUSR1:
+				want_restore = true;
+				break;
 			}
 		}
 		reap(&t);
 		tree_tick(&t);
+		if (want_restore && !t.stopping)
+			tree_restore_requests(&t);
 		if (want_reload && !t.stopping)
 			reload(&t);
 	}

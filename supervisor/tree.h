@@ -81,6 +81,7 @@ struct child {
 			     * (knots/NAME.events fifo); -1 otherwise */
 	bool proc_down;     /* restart-process-only: the process died and
 			     * lithos_init restarts it in the container */
+	char *restore_dir;  /* this start is a CRIU restore from there */
 };
 
 struct tree {
@@ -144,5 +145,12 @@ int tree_save_state(struct tree *t, const char *path);
 int tree_load_state(struct tree *t, const char *path);
 void tree_adopt_orphans(struct tree *t);
 char *knot_file(struct tree *t, const char *lxc_name, const char *ext);
+
+/* Checkpoint/restore (criu.h): the instance stopped by a checkpoint
+ * (RUNTIME/knots/NAME.away) is not started; a restore request
+ * (NAME.restore) turns its next start into a restore.  SIGUSR1 makes the
+ * tree look at both again. */
+bool tree_instance_away(struct tree *t, const char *lxc_name);
+void tree_restore_requests(struct tree *t);
 
 #endif

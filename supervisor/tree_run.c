@@ -2,6 +2,8 @@
  * what the configs want. */
 #include "tree.h"
 #include "configlog.h"
+#include "criu.h"
+#include "criurun.h"
 #include "log.h"
 #include "lxcconf.h"
 #include "lxcrun.h"
@@ -12,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <lxc/lxccontainer.h>
 #include <signal.h>
@@ -519,6 +522,16 @@ int tree_start(struct tree *t, struct child *c, struct want *w)
 		free(f);
 		snprintf(ev_arg, sizeof(ev_arg), "%d", ev_w);
 	}
+	/* a restore request (lithos_restore) turns this start into a restore */
+	free(c->restore_dir);
+	c->restore_dir = NULL;
+	char *req = knot_file(t, w->lxc_name, "restore");
+	char *rdir = read_first_line(req);
+	if (rdir) {
+		unlink(req);
+		c->restore_dir = rdir;
+	}
+	free(req);
 	struct strlist args = { 0 };
 	struct pos p0 = { 0, 0 };
 	strlist_push(&args, t->knot, p0);
@@ -548,9 +561,29 @@ int tree_start(struct tree *t, struct child *c, struct want *w)
 		strlist_push(&args, "--events-fd", p0);
 		strlist_push(&args, ev_arg, p0);
 	}
+	if (c->restore_dir) {
+		char *res = knot_file(t, w->lxc_name, "result");
+		char *init = knot_file(t, w->lxc_name, "init");
+		strlist_push(&args, "--restore", p0);
+		strlist_push(&args, c->restore_dir, p0);
+		strlist_push(&args, "--result", p0);
+		strlist_push(&args, res, p0);
+		strlist_push(&args, "--init-file", p0);
+		strlist_push(&args, init, p0);
+		free(res);
+		free(init);
+	}
+	/* the knot runs criu (restores) from the tree's PATH */
+	const char *path = getenv("PATH");
+	char *path_env = xasprintf("PATH=%s", path && *path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
 	char **argv = xcalloc(args.n + 1, sizeof(*argv));
 	memcpy(argv, args.v, args.n * sizeof(*argv));
-	stdio_log_line(&t->setup.master, &w->sb->cfg, "%s: starting %s", w->name, w->in.argv.v[0]);
+	if (c->restore_dir)
+		stdio_log_line(&t->setup.master, &w->sb->cfg, "%s: restoring from %s", w->name,
+			       c->restore_dir);
+	else
+		stdio_log_line(&t->setup.master, &w->sb->cfg, "%s: starting %s", w->name,
+			       w->in.argv.v[0]);
 	pid_t pid = fork();
 	if (pid == 0) {
 		setsid();
@@ -573,12 +606,13 @@ int tree_start(struct tree *t, struct child *c, struct want *w)
 			fcntl(ev_w, F_SETFD, 0);
 		/* lxc's init is a fork of the knot: its environment is what
 		 * the container's pid 1 shows, so give it nothing of ours */
-		char *envp[] = { "container=lxc", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+		char *envp[] = { "container=lxc", path_env, NULL };
 		execve(t->knot, argv, envp);
 		dprintf(2, "[lithos] %s: cannot run %s: %s\n", w->name, t->knot, strerror(errno));
 		_exit(122);
 	}
 	int fork_errno = errno;
+	free(path_env);
 	close(out);
 	if (ev_w >= 0)
 		close(ev_w);
@@ -611,7 +645,10 @@ int tree_start(struct tree *t, struct child *c, struct want *w)
 	free(tmp);
 	free(kf);
 	tree_metric_started(t, c);
-	log_info("Started %s (knot pid %d)", w->name, pid);
+	if (c->restore_dir)
+		log_info("Restoring %s from %s (knot pid %d)", w->name, c->restore_dir, pid);
+	else
+		log_info("Started %s (knot pid %d)", w->name, pid);
 	return 0;
 }
 
@@ -673,8 +710,60 @@ static void kill_hard(struct tree *t, struct child *c)
 	c->deadline = now_mono() + 5;
 }
 
+/* The instance ended because a checkpoint stopped it (or a restore of it
+ * failed): not a death to count or restart; everything of it goes. */
+static void child_went_away(struct tree *t, struct child *c, int code)
+{
+	char *away = knot_file(t, c->lxc_name, "away");
+	char *where = read_first_line(away);
+	if (!where) {
+		/* a failed restore: keep it from starting fresh (the images
+		 * may be restored elsewhere); lithos_restore --discard */
+		char *text = xasprintf("restore-failed %s\n", c->restore_dir ? c->restore_dir : "?");
+		write_small_file(away, text);
+		free(text);
+		log_error("%s: the restore from %s failed; not starting it (lithos_restore --discard %s starts it fresh)",
+			  c->name, c->restore_dir ? c->restore_dir : "?", c->name);
+	} else {
+		log_info("%s was checkpointed to %s and stopped (exit %d); not restarting it", c->name,
+			 where, code);
+	}
+	const struct want *w = find_want(t, c->lxc_name);
+	if (w)
+		stdio_log_line(&t->setup.master, &w->sb->cfg, "%s: %s", c->name,
+			       where ? "stopped by a checkpoint" : "restore failed");
+	free(where);
+	free(away);
+	t->dirty = true;
+	ports_release(t, c);
+	if (c->pidfd >= 0) {
+		close(c->pidfd);
+		c->pidfd = -1;
+	}
+	c->pid = 0;
+	kill_stale_init(t, c->lxc_name);
+	tree_cleanup_instance(t, c->lxc_name, true);
+	free(c->restore_dir);
+	c->restore_dir = NULL;
+	c->state = CH_STOPPED;
+}
+
+bool tree_instance_away(struct tree *t, const char *lxc_name)
+{
+	char *away = knot_file(t, lxc_name, "away");
+	bool yes = access(away, F_OK) == 0;
+	free(away);
+	return yes;
+}
+
 void tree_child_died(struct tree *t, struct child *c, int code)
 {
+	if (tree_instance_away(t, c->lxc_name) || (c->restore_dir && code == EXIT_RESTORE_FAILED)) {
+		child_went_away(t, c, code);
+		return;
+	}
+	free(c->restore_dir);
+	c->restore_dir = NULL;
 	t->dirty = true;
 	tree_events_read(t, c); /* what lithos_init said before the end */
 	bool failure = !c->term_sent;
@@ -738,6 +827,7 @@ void tree_remove_dead(struct tree *t)
 			for (size_t k = 0; k < c->n_shared_keys; k++)
 				free(c->shared_keys[k]);
 			free(c->shared_keys);
+			free(c->restore_dir);
 			continue;
 		}
 		t->children[w++] = *c;
@@ -763,6 +853,41 @@ void tree_tick(struct tree *t)
 	tree_remove_dead(t);
 }
 
+/* SIGUSR1 (lithos_restore, lithos_checkpoint): restore requests of
+ * instances waiting for their restart are served at once; instances no
+ * longer away are started (or restored) by the reconcile. */
+void tree_restore_requests(struct tree *t)
+{
+	for (size_t i = 0; i < t->n_children; i++) {
+		struct child *c = &t->children[i];
+		if (c->state != CH_WAIT_RESTART)
+			continue;
+		char *req = knot_file(t, c->lxc_name, "restore");
+		if (access(req, F_OK) == 0)
+			c->deadline = now_mono();
+		free(req);
+	}
+	/* checkpoint markers of instances that are no longer configured */
+	char *dir = t->knots_dir;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		if (n < 6 || strcmp(e->d_name + n - 5, ".away"))
+			continue;
+		char *name = xstrndup(e->d_name, n - 5);
+		if (!find_want(t, name)) {
+			char *p = xasprintf("%s/%s", dir, e->d_name);
+			unlink(p);
+			free(p);
+		}
+		free(name);
+	}
+	if (d)
+		closedir(d);
+	tree_reconcile(t);
+}
+
 double tree_next_deadline(struct tree *t)
 {
 	double next = -1;
@@ -782,6 +907,9 @@ void tree_reconcile(struct tree *t)
 		struct child *c = &t->children[i];
 		const struct want *w = find_want(t, c->lxc_name);
 		if (!w) {
+			char *away = knot_file(t, c->lxc_name, "away");
+			unlink(away);
+			free(away);
 			c->wanted = false;
 			if (c->state == CH_RUNNING)
 				tree_stop(t, c);
@@ -814,7 +942,7 @@ void tree_reconcile(struct tree *t)
 		bool found = false;
 		for (size_t j = 0; j < t->n_children && !found; j++)
 			found = !strcmp(t->children[j].lxc_name, w->lxc_name);
-		if (found)
+		if (found || tree_instance_away(t, w->lxc_name))
 			continue;
 		struct child c = { 0 };
 		c.name = xstrdup(w->name);

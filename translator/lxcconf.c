@@ -150,10 +150,7 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 	const struct idmap *umap = cc->uid_map.set ? &cc->uid_map : s->uid_map.set ? &s->uid_map : NULL;
 	const struct idmap *gmap = cc->gid_map.set ? &cc->gid_map : s->gid_map.set ? &s->gid_map : NULL;
 	bool userns = umap != NULL;
-	/* checkpoint/restore with CRIU (docs/criu-notes.md): the process
-	 * itself is the container's pid 1, so that every process of the
-	 * container is a file of the image (lxc's init would be a fork of the
-	 * host's lithos_knot, which CRIU cannot dump) */
+	/* checkpoint/restore with CRIU (docs/criu-notes.md) */
 	bool migratable = s->migratable && !in->is_command;
 
 	buf_printf(out, "# lxc.conf compiled by lithos-lxc for %s\n", in->name);
@@ -237,11 +234,8 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 		if (is_pid) {
 			/* the process's pid is known only when lithos_init has
 			 * forked it: lithos_init sets it (--pid-env), exactly,
-			 * for every start; a migratable daemon is meant to be
-			 * pid 1 itself (see the checkpoint/restore block) */
-			if (!migratable)
-				continue;
-			v = "1";
+			 * for every start */
+			continue;
 		}
 		if (has_newline(k) || has_newline(v)) {
 			diag_add(d, cf, env.v[i].pos.line, env.v[i].pos.col,
@@ -445,10 +439,11 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 
 	if (migratable) {
 		buf_puts(out, "# checkpoint/restore (sandbox migratable: true): CRIU dumps this\n");
-		buf_puts(out, "# container (lithos_checkpoint).  It has no console and no ttys\n");
-		buf_puts(out, "# (lxc.console.path = none, lxc.tty.max = 0 above), no user namespace,\n");
-		buf_puts(out, "# and the process is started as pid 1 without lxc's init\n");
-		buf_puts(out, "# (lithos.migratable below tells lithos_knot).\n\n");
+		buf_puts(out, "# container (lithos_checkpoint, lithos_restore).  It has no console\n");
+		buf_puts(out, "# and no ttys (lxc.console.path = none, lxc.tty.max = 0 above), no user\n");
+		buf_puts(out, "# namespace, and its pid 1 is lithos_init, a file of its own mount\n");
+		buf_puts(out, "# tree (the bind mount on /dev/.lithos-init).  lithos.migratable below\n");
+		buf_puts(out, "# lets lithos_checkpoint dump it.\n\n");
 	}
 
 	/* hooks and what they need to know.  The state dir, resolv.conf and

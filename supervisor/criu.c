@@ -1,0 +1,422 @@
+#include "criu.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <limits.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+double mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Run `criu ARGS...` from PATH with stdout+stderr captured (64 KiB, 60 s).
+ * Returns the exit status (-1 when it could not run; 127 when not found). */
+static int run_criu(char *const args[], char **output)
+{
+	int p[2];
+	*output = NULL;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	pid_t pid;
+	int r = posix_spawnp(&pid, "criu", &fa, NULL, args, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[1]);
+	if (r != 0) {
+		close(p[0]);
+		return r == ENOENT ? 127 : -1;
+	}
+	struct buf b = { 0 };
+	char tmp[4096];
+	ssize_t n;
+	while ((n = read(p[0], tmp, sizeof(tmp))) > 0 || (n < 0 && errno == EINTR))
+		if (n > 0 && b.len < 65536)
+			buf_add(&b, tmp, (size_t)n);
+	close(p[0]);
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	*output = xstrdup(buf_str(&b));
+	buf_free(&b);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+/* the last non-empty line of TEXT, for messages */
+static char *last_line(const char *text)
+{
+	const char *end = text + strlen(text);
+	while (end > text && (end[-1] == '\n' || end[-1] == ' '))
+		end--;
+	const char *start = end;
+	while (start > text && start[-1] != '\n')
+		start--;
+	return xstrndup(start, (size_t)(end - start));
+}
+
+int criu_usable(bool need_predump, char **err)
+{
+	char *out = NULL;
+	char *ver[] = { "criu", "--version", NULL };
+	int rc = run_criu(ver, &out);
+	if (rc == 127) {
+		const char *path = getenv("PATH");
+		*err = xasprintf("criu is not installed: no criu on PATH (%s); install it with scripts/install-criu.sh",
+				 path ? path : "unset");
+		free(out);
+		return -1;
+	}
+	unsigned major = 0, minor = 0;
+	const char *v = out ? strstr(out, "Version: ") : NULL;
+	if (rc != 0 || !v || sscanf(v + 9, "%u.%u", &major, &minor) != 2) {
+		char *l = last_line(out ? out : "");
+		*err = xasprintf("`criu --version` failed (status %d): %s", rc, l);
+		free(l);
+		free(out);
+		return -1;
+	}
+	free(out);
+	if (major < CRIU_MIN_MAJOR || (major == CRIU_MIN_MAJOR && minor < CRIU_MIN_MINOR)) {
+		*err = xasprintf("criu %u.%u is too old; expected criu %d.%d or newer (scripts/install-criu.sh installs 4.x)",
+				 major, minor, CRIU_MIN_MAJOR, CRIU_MIN_MINOR);
+		return -1;
+	}
+	char *chk[] = { "criu", "check", NULL };
+	rc = run_criu(chk, &out);
+	if (rc != 0) {
+		char *l = last_line(out ? out : "");
+		*err = xasprintf("criu %u.%u cannot work on this kernel: `criu check` failed: %s", major,
+				 minor, l);
+		free(l);
+		free(out);
+		return -1;
+	}
+	free(out);
+	if (need_predump) {
+		char *f[] = { "criu", "check", "--feature", "mem_dirty_track", NULL };
+		rc = run_criu(f, &out);
+		if (rc != 0) {
+			char *l = last_line(out ? out : "");
+			*err = xasprintf("pre-dumps need memory dirty tracking, which this kernel lacks (CONFIG_MEM_SOFT_DIRTY): %s; use a single final dump",
+					 l);
+			free(l);
+			free(out);
+			return -1;
+		}
+		free(out);
+	}
+	return 0;
+}
+
+char *lxc_config_lithos_value(const char *lxc_path, const char *lxc_name, const char *key)
+{
+	char *path = xasprintf("%s/%s/config", lxc_path, lxc_name);
+	FILE *f = fopen(path, "re");
+	free(path);
+	if (!f)
+		return NULL;
+	char *want = xasprintf("#lithos.%s = ", key);
+	size_t wl = strlen(want);
+	char *line = NULL, *val = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	while (!val && (n = getline(&line, &cap, f)) > 0) {
+		if (strncmp(line, want, wl))
+			continue;
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = 0;
+		val = xstrdup(line + wl);
+	}
+	free(line);
+	free(want);
+	fclose(f);
+	return val;
+}
+
+bool lxc_config_migratable(const char *lxc_path, const char *lxc_name)
+{
+	char *v = lxc_config_lithos_value(lxc_path, lxc_name, "migratable");
+	bool yes = v && !strcmp(v, "1");
+	free(v);
+	return yes;
+}
+
+char *criu_marker(const char *runtime_dir, const char *lxc_name, const char *ext)
+{
+	return xasprintf("%s/knots/%s.%s", runtime_dir, lxc_name, ext);
+}
+
+int write_small_file(const char *path, const char *text)
+{
+	char *tmp = xasprintf("%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int rc = -1;
+	if (fd >= 0) {
+		size_t len = strlen(text);
+		bool ok = write(fd, text, len) == (ssize_t)len;
+		ok = close(fd) == 0 && ok;
+		if (ok && rename(tmp, path) == 0)
+			rc = 0;
+		else
+			unlink(tmp);
+	}
+	free(tmp);
+	return rc;
+}
+
+char *read_first_line(const char *path)
+{
+	char *t = read_file_limited(path, 1 << 16, NULL);
+	if (!t)
+		return NULL;
+	t[strcspn(t, "\n")] = 0;
+	if (!*t) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+char *instance_to_lxc_name(const char *instance)
+{
+	const char *slash = strchr(instance, '/');
+	const char *dot = strrchr(instance, '.');
+	if (!slash || slash == instance || !dot || dot < slash + 2 || !dot[1] || strchr(slash + 1, '/'))
+		return NULL;
+	for (const char *p = dot + 1; *p; p++)
+		if (*p < '0' || *p > '9')
+			return NULL;
+	char *n = xstrdup(instance);
+	n[slash - instance] = '.';
+	return n;
+}
+
+pid_t running_tree(const char *runtime_dir)
+{
+	char *pidfile = xasprintf("%s/master.pid", runtime_dir);
+	char *text = read_file_limited(pidfile, 64, NULL);
+	pid_t pid = text ? (pid_t)atoi(text) : 0;
+	free(text);
+	/* a live tree holds the lock on its pid file */
+	int fd = open(pidfile, O_RDONLY | O_CLOEXEC);
+	free(pidfile);
+	if (fd < 0)
+		return 0;
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0)
+		pid = 0;
+	close(fd);
+	if (pid > 1 && kill(pid, 0) < 0)
+		pid = 0;
+	return pid > 1 ? pid : 0;
+}
+
+void criu_base_config(struct buf *conf)
+{
+	char *text = NULL;
+	const char *env = getenv("CRIU_CONFIG_FILE");
+	if (env && *env) {
+		text = read_file_limited(env, 1 << 16, NULL);
+	} else {
+		const char *path = getenv("PATH");
+		char *p = xstrdup(path ? path : "");
+		for (char *s = NULL, *d = strtok_r(p, ":", &s); d && !text; d = strtok_r(NULL, ":", &s)) {
+			char *c = xasprintf("%s/criu", d);
+			char real[PATH_MAX];
+			if (access(c, X_OK) == 0 && realpath(c, real)) {
+				/* PREFIX/bin/criu -> PREFIX/criu.conf */
+				char *slash = strrchr(real, '/');
+				if (slash) {
+					*slash = 0;
+					slash = strrchr(real, '/');
+				}
+				if (slash) {
+					*slash = 0;
+					char *cf = xasprintf("%s/criu.conf", real);
+					text = read_file_limited(cf, 1 << 16, NULL);
+					if (!text)
+						text = xstrdup("");
+					free(cf);
+				}
+			}
+			free(c);
+		}
+		free(p);
+	}
+	if (text) {
+		buf_puts(conf, text);
+		if (conf->len && conf->p[conf->len - 1] != '\n')
+			buf_puts(conf, "\n");
+		free(text);
+	}
+}
+
+/* mount ids of the mount namespace of pid */
+static bool mnt_id_in(pid_t pid, int mnt_id)
+{
+	char *p = xasprintf("/proc/%d/mountinfo", (int)pid);
+	FILE *f = fopen(p, "re");
+	free(p);
+	if (!f)
+		return false;
+	int id;
+	bool found = false;
+	char *line = NULL;
+	size_t cap = 0;
+	while (!found && getline(&line, &cap, f) > 0)
+		found = sscanf(line, "%d", &id) == 1 && id == mnt_id;
+	free(line);
+	fclose(f);
+	return found;
+}
+
+static int fd_mnt_id(pid_t pid, const char *fd)
+{
+	char *p = xasprintf("/proc/%d/fdinfo/%s", (int)pid, fd);
+	FILE *f = fopen(p, "re");
+	free(p);
+	if (!f)
+		return -1;
+	int id = -1;
+	char *line = NULL;
+	size_t cap = 0;
+	while (getline(&line, &cap, f) > 0)
+		if (sscanf(line, "mnt_id: %d", &id) == 1)
+			break;
+	free(line);
+	fclose(f);
+	return id;
+}
+
+int criu_external_stdio(pid_t init, const char *stdio_log, struct buf *conf, struct buf *meta,
+			char **err)
+{
+	struct stat logst;
+	bool have_log = stdio_log && stat(stdio_log, &logst) == 0;
+	pid_t *todo = NULL;
+	size_t n = 0, head = 0;
+	VEC_PUSH(todo, n, init);
+	char **seen = NULL;
+	size_t n_seen = 0;
+	int rc = 0;
+	while (head < n && rc == 0) {
+		pid_t pid = todo[head++];
+		/* children of every thread */
+		char *tdir = xasprintf("/proc/%d/task", (int)pid);
+		DIR *td = opendir(tdir);
+		struct dirent *te;
+		while (td && (te = readdir(td))) {
+			if (te->d_name[0] == '.')
+				continue;
+			char *cp = xasprintf("%s/%s/children", tdir, te->d_name);
+			char *kids = read_file_limited(cp, 1 << 16, NULL);
+			free(cp);
+			for (char *s = NULL, *k = kids ? strtok_r(kids, " \n", &s) : NULL; k;
+			     k = strtok_r(NULL, " \n", &s)) {
+				pid_t kid = (pid_t)atoi(k);
+				VEC_PUSH(todo, n, kid);
+			}
+			free(kids);
+		}
+		if (td)
+			closedir(td);
+		free(tdir);
+		char *fdir = xasprintf("/proc/%d/fd", (int)pid);
+		DIR *fd = opendir(fdir);
+		struct dirent *fe;
+		while (rc == 0 && fd && (fe = readdir(fd))) {
+			if (fe->d_name[0] == '.')
+				continue;
+			char *lp = xasprintf("%s/%s", fdir, fe->d_name);
+			char target[PATH_MAX];
+			ssize_t tl = readlink(lp, target, sizeof(target) - 1);
+			struct stat st;
+			bool got = tl > 0 && stat(lp, &st) == 0;
+			free(lp);
+			if (!got)
+				continue;
+			target[tl] = 0;
+			if (target[0] != '/')
+				continue; /* pipe:, socket:, anon_inode: */
+			int mnt = fd_mnt_id(pid, fe->d_name);
+			if (mnt < 0 || mnt_id_in(init, mnt))
+				continue;
+			char *key = xasprintf("file[%x:%llx]", (unsigned)mnt,
+					      (unsigned long long)st.st_ino);
+			bool dup = false;
+			for (size_t i = 0; i < n_seen && !dup; i++)
+				dup = !strcmp(seen[i], key);
+			if (dup) {
+				free(key);
+				continue;
+			}
+			const char *kind = NULL;
+			if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3)
+				kind = "stdio-null";
+			else if (have_log && S_ISREG(st.st_mode) && st.st_dev == logst.st_dev &&
+				 st.st_ino == logst.st_ino)
+				kind = "stdio-log";
+			if (!kind) {
+				*err = xasprintf("pid %d (host pid) has fd %s open on %s, a file of the host outside the container; CRIU can dump only the stdio log and /dev/null from outside (use a volume inside the container)",
+						 (int)pid, fe->d_name, target);
+				free(key);
+				rc = -1;
+				break;
+			}
+			buf_printf(conf, "external %s\n", key);
+			buf_printf(meta, "%s %s\n", kind, key);
+			VEC_PUSH(seen, n_seen, key);
+		}
+		if (fd)
+			closedir(fd);
+		free(fdir);
+	}
+	for (size_t i = 0; i < n_seen; i++)
+		free(seen[i]);
+	free(seen);
+	free(todo);
+	return rc;
+}
+
+int criu_use_config(const char *path, const struct buf *conf)
+{
+	if (write_small_file(path, conf->len ? buf_str((struct buf *)conf) : "") < 0)
+		return -1;
+	setenv("CRIU_CONFIG_FILE", path, 1);
+	return 0;
+}
+
+void stdio_drop_nofollow(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		int fl = fcntl(fd, F_GETFL);
+		if (fl < 0 || !(fl & O_NOFOLLOW))
+			continue;
+		char p[32];
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+		int n = open(p, (fl & ~(O_NOFOLLOW | O_CREAT | O_TRUNC | O_EXCL)) | O_CLOEXEC);
+		if (n >= 0) {
+			dup2(n, fd);
+			close(n);
+		}
+	}
+}

@@ -1,0 +1,242 @@
+/* lithos_restore: have lithos_tree restore a checkpointed instance.
+ *
+ *   lithos_restore [-C MASTER] [--timeout SECS] [--no-wait] SANDBOX/PROC.N DIR
+ *   lithos_restore [-C MASTER] --discard SANDBOX/PROC.N
+ *
+ * The restore is done by the tree's own knot for the instance, so that the
+ * restored container is supervised like any other: this command leaves the
+ * request RUNTIME/knots/NAME.restore (DIR), sends SIGUSR1 to the tree and
+ * waits for NAME.result.  The tree acts on the request when the instance is
+ * in its processes config (at once, or when lithos_switch adds it).
+ * --discard forgets a checkpoint that stopped the instance here (the tree
+ * then starts it fresh, if configured).  Exit codes: 0 restored (or queued,
+ * or discarded), 1 the restore failed, 2 usage, 3 CRIU missing or unusable,
+ * 4 already running, not a checkpoint, or no tree, 5 timed out. */
+#include "config.h"
+#include "criu.h"
+#include "host.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <lxc/lxccontainer.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define EXIT_FAILED 1
+#define EXIT_USAGE 2
+#define EXIT_CRIU 3
+#define EXIT_INSTANCE 4
+#define EXIT_TIMEOUT 5
+
+static void usage(FILE *out)
+{
+	fputs("Usage: lithos_restore [-C MASTER] [--timeout SECS] [--no-wait] SANDBOX/PROC.N DIR\n"
+	      "       lithos_restore [-C MASTER] --discard SANDBOX/PROC.N\n"
+	      "\n"
+	      "Restore SANDBOX/PROC.N from DIR (made by lithos_checkpoint, here or on\n"
+	      "another host with the same image and configs).  lithos_tree of MASTER\n"
+	      "does the restore and supervises the restored instance; it acts as soon\n"
+	      "as the instance is in its processes config (add it with lithos_switch).\n"
+	      "\n"
+	      "Options:\n"
+	      "  -C, --master FILE  master config (default /etc/lithos/master.yaml)\n"
+	      "      --timeout SECS wait this long for the result (default 60)\n"
+	      "      --no-wait      queue the request and exit\n"
+	      "      --discard      forget the checkpoint that stopped the instance here;\n"
+	      "                     the tree starts it fresh again (if configured)\n"
+	      "  -h, --help         show this help\n"
+	      "\n"
+	      "Exit status: 0 restored (queued, discarded), 1 the restore failed,\n"
+	      "2 usage, 3 criu missing or unusable, 4 already running, DIR is not a\n"
+	      "checkpoint of the instance, or no lithos_tree runs, 5 no result in time.\n",
+	      out);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "master", required_argument, NULL, 'C' },
+		{ "config", required_argument, NULL, 'C' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "no-wait", no_argument, NULL, 'n' },
+		{ "discard", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *master = "/etc/lithos/master.yaml";
+	double timeout = 60;
+	bool nowait = false, discard = false;
+	int c;
+	while ((c = getopt_long(argc, argv, "+C:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'C':
+			master = optarg;
+			break;
+		case 't': {
+			char *end;
+			timeout = strtod(optarg, &end);
+			if (*end || timeout <= 0) {
+				fprintf(stderr, "lithos_restore: --timeout %s: expected a positive number of seconds\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		}
+		case 'n':
+			nowait = true;
+			break;
+		case 'd':
+			discard = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != (discard ? 1 : 2)) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	const char *instance = argv[optind];
+	char *lxc_name = instance_to_lxc_name(instance);
+	if (!lxc_name) {
+		fprintf(stderr, "lithos_restore: \"%s\" is not an instance name; expected SANDBOX/PROCESS.N\n",
+			instance);
+		return EXIT_USAGE;
+	}
+	struct master_config m;
+	struct diags d = { 0 };
+	if (master_config_parse(&m, master, &d) < 0) {
+		diags_print(stderr, &d);
+		return EXIT_USAGE;
+	}
+	pid_t tree = running_tree(m.runtime_dir);
+	char *away = criu_marker(m.runtime_dir, lxc_name, "away");
+	char *req = criu_marker(m.runtime_dir, lxc_name, "restore");
+	char *result = criu_marker(m.runtime_dir, lxc_name, "result");
+
+	if (discard) {
+		bool had = unlink(away) == 0;
+		unlink(req);
+		if (tree)
+			kill(tree, SIGUSR1);
+		printf("%s: %s\n", instance,
+		       had ? "checkpoint forgotten; lithos_tree starts it fresh if it is configured"
+			   : "no checkpoint stopped it here; nothing to forget");
+		return 0;
+	}
+
+	const char *dir_arg = argv[optind + 1];
+	char dir[PATH_MAX];
+	if (!realpath(dir_arg, dir)) {
+		fprintf(stderr, "lithos_restore: %s: %s\n", dir_arg, strerror(errno));
+		return EXIT_INSTANCE;
+	}
+	char *inv = xasprintf("%s/inventory.img", dir);
+	char *meta = xasprintf("%s/lithos-checkpoint", dir);
+	char *mt = read_file_limited(meta, 4096, NULL);
+	bool is_ckpt = access(inv, F_OK) == 0 && mt;
+	char *want = xasprintf("instance %s\n", instance);
+	if (!is_ckpt || strncmp(mt, want, strlen(want)) || strstr(mt, "kind pre-dump")) {
+		fprintf(stderr, "lithos_restore: %s is not a final checkpoint of %s (expected inventory.img and a lithos-checkpoint file starting with \"instance %s\", as lithos_checkpoint writes)\n",
+			dir, instance, instance);
+		return EXIT_INSTANCE;
+	}
+	free(inv);
+	free(meta);
+	free(mt);
+	free(want);
+	if (!tree) {
+		fprintf(stderr, "lithos_restore: no lithos_tree runs for %s (%s/master.pid); the restored instance needs one to supervise it\n",
+			master, m.runtime_dir);
+		return EXIT_INSTANCE;
+	}
+	struct host_info h;
+	char *err = NULL;
+	if (host_info_load(&h, &m, &err) < 0) {
+		free(err);
+		err = NULL;
+	}
+	struct lxc_container *ct = lxc_container_new(lxc_name, h.lxc_path);
+	if (ct && ct->is_running(ct)) {
+		fprintf(stderr, "lithos_restore: %s is already running here (LXC container %s in %s)\n",
+			instance, lxc_name, h.lxc_path);
+		return EXIT_INSTANCE;
+	}
+	if (ct)
+		lxc_container_put(ct);
+	if (criu_usable(false, &err) < 0) {
+		fprintf(stderr, "lithos_restore: %s: %s\n", instance, err);
+		return EXIT_CRIU;
+	}
+
+	unlink(result);
+	char *text = xasprintf("%s\n", dir);
+	char *knots = xasprintf("%s/knots", m.runtime_dir);
+	mkdir_p(knots, 0755);
+	free(knots);
+	if (write_small_file(req, text) < 0) {
+		fprintf(stderr, "lithos_restore: cannot write %s: %s\n", req, strerror(errno));
+		return EXIT_FAILED;
+	}
+	free(text);
+	/* the request replaces a checkpoint marker of this host */
+	unlink(away);
+	if (kill(tree, SIGUSR1) < 0) {
+		fprintf(stderr, "lithos_restore: cannot signal lithos_tree %d: %s\n", (int)tree,
+			strerror(errno));
+		unlink(req);
+		return EXIT_INSTANCE;
+	}
+	if (nowait) {
+		printf("queued restore of %s from %s (lithos_tree %d acts when the instance is configured)\n",
+		       instance, dir, (int)tree);
+		return 0;
+	}
+	double end = mono_ms() + timeout * 1000.0;
+	char *res = NULL;
+	while (!(res = read_first_line(result)) && mono_ms() < end) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	if (!res) {
+		/* withdraw the request unless the tree took it meanwhile */
+		bool taken = unlink(req) < 0 && errno == ENOENT;
+		if (taken) {
+			/* the tree is restoring right now: give it a few more seconds */
+			double end2 = mono_ms() + 10000.0;
+			while (!(res = read_first_line(result)) && mono_ms() < end2) {
+				struct timespec ts = { 0, 20 * 1000 * 1000 };
+				nanosleep(&ts, NULL);
+			}
+		}
+		if (!res) {
+			fprintf(stderr, "lithos_restore: %s: no result after %.0f s; %s\n", instance, timeout,
+				taken ? "the tree took the request but did not report"
+				      : "the request was withdrawn: is the instance in the processes config of this tree (lithos_switch)?");
+			return EXIT_TIMEOUT;
+		}
+	}
+	int rc;
+	int pid = 0;
+	double ms = 0;
+	if (sscanf(res, "ok %d %lf", &pid, &ms) == 2) {
+		printf("restored %s from %s in %.0f ms (init pid %d)\n", instance, dir, ms, pid);
+		rc = 0;
+	} else {
+		fprintf(stderr, "lithos_restore: %s: %s\n", instance,
+			!strncmp(res, "error ", 6) ? res + 6 : res);
+		rc = EXIT_FAILED;
+	}
+	unlink(result);
+	free(res);
+	return rc;
+}
