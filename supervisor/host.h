@@ -7,6 +7,8 @@
 #include "config.h"
 #include "lxcconf.h"
 
+/* A new field that compile_instance uses must also go into the tree's
+ * inputs digest (global_inputs in tree_run.c). */
 struct host_info {
 	enum cgroup_version cgroup;
 	bool memsw;

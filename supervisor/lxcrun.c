@@ -22,6 +22,8 @@ int compile_instance(const struct master_config *m, const struct host_info *h,
 	check_mount_targets(in->cc, in->image_root, d);
 	char *state = instance_state_dir(m, in->lxc_name);
 	char *log = sandbox_stdio_log(m, in->sandbox);
+	/* every input here is also in the tree's inputs digest
+	 * (global_inputs and tree_compute_wants in tree_run.c) */
 	struct lxc_facts f = {
 		.cgroup = h->cgroup,
 		.memsw = h->memsw,

@@ -138,7 +138,9 @@ static void h_final(crypto_generichash_state *st, char out[65])
 
 /* Everything of the tree and host a compiled config depends on: this
  * program (a new binary may compile differently), the master config, the
- * host facts and templates, devfs-dir. */
+ * host facts and templates, devfs-dir.  Keep in step with struct host_info
+ * and compile_instance (supervisor/lxcrun.c): an input missing here is a
+ * change a reload would not apply. */
 static void global_inputs(struct tree *t, crypto_generichash_state *st)
 {
 	crypto_generichash_init(st, NULL, 0, 32);
@@ -156,6 +158,7 @@ static void global_inputs(struct tree *t, crypto_generichash_state *st)
 	h_bytes(st, facts, sizeof(facts));
 	h_str(st, h->lxc_path);
 	h_str(st, h->hook);
+	h_str(st, h->init);
 	h_str(st, h->base_template);
 	h_str(st, h->userns_template);
 	h_str(st, h->devices_template);
