@@ -248,7 +248,7 @@ void tree_compute_wants(struct tree *t)
 			/* mount targets are checked per entry: the same for all
 			 * its instances */
 			struct diags md = { 0 };
-			if (!check_mount_targets(&le->cc, le->image_root, &md)) {
+			if (!check_mount_targets(le->cc, le->image_root, &md)) {
 				for (uint32_t k = 0; k < le->entry->instances; k++)
 					log_instance_problems(&md, sb->cfg.name, le->entry->name, k);
 				diags_free(&md);
@@ -258,7 +258,7 @@ void tree_compute_wants(struct tree *t)
 			const struct image_facts *f = facts_of(&facts, &n_facts, le->image_root);
 			crypto_generichash_state ge = gs;
 			h_entry(&ge, le->entry);
-			h_file(&ge, &sb->sources, le->cc.file);
+			h_file(&ge, &sb->sources, le->cc->file);
 			h_str(&ge, le->image_root);
 			int fk[2] = { f->resolv, f->hosts };
 			h_bytes(&ge, fk, sizeof(fk));
@@ -266,7 +266,7 @@ void tree_compute_wants(struct tree *t)
 				struct want w = { 0 };
 				struct diags d = { 0 };
 				w.sources_fd = sources_fd;
-				if (instance_build(&w.in, &sb->cfg, le->entry, &le->cc, le->image_root, k, 0,
+				if (instance_build(&w.in, &sb->cfg, le->entry, le->cc, le->image_root, k, 0,
 						   NULL, 0, &d) < 0) {
 					log_instance_problems(&d, sb->cfg.name, le->entry->name, k);
 					diags_free(&d);
@@ -299,8 +299,8 @@ void tree_compute_wants(struct tree *t)
 				w.index = k;
 				w.sb = sb;
 				w.le = le;
-				w.restart_timeout = le->cc.restart_timeout;
-				w.kill_timeout = le->cc.kill_timeout;
+				w.restart_timeout = le->cc->restart_timeout;
+				w.kill_timeout = le->cc->kill_timeout;
 				VEC_PUSH(t->wants, t->n_wants, w);
 			}
 		}

@@ -100,13 +100,13 @@ static void load_sandbox(struct lithos_setup *st, struct loaded_sandbox *sb, con
 			le->valid = diags_count(d) == before;
 			continue;
 		}
-		if (load_container_config(&sb->cfg, le->entry, sb->processes_file, &le->cc,
-					  &le->image_root, d) == 0) {
+		if (load_container_config_cached(&sb->cfg, le->entry, sb->processes_file, st->ccs,
+						 &le->cc, &le->image_root, d) == 0) {
 			le->loaded = true;
-			if (validate_container(&sb->cfg, le->entry, sb->processes_file, &le->cc, d)) {
+			if (validate_container(&sb->cfg, le->entry, sb->processes_file, le->cc, d)) {
 				/* substitution and systemd expansion problems */
 				struct instance in;
-				instance_build(&in, &sb->cfg, le->entry, &le->cc, le->image_root, 0,
+				instance_build(&in, &sb->cfg, le->entry, le->cc, le->image_root, 0,
 					       0, NULL, 0, d);
 				instance_free(&in);
 			}
@@ -139,6 +139,7 @@ static void load_sandbox(struct lithos_setup *st, struct loaded_sandbox *sb, con
 int setup_load(struct lithos_setup *st, const struct setup_options *opt, struct diags *d)
 {
 	memset(st, 0, sizeof(*st));
+	st->ccs = xcalloc(1, sizeof(*st->ccs));
 	size_t before = diags_count(d);
 	const char *mp = opt->master_path ? opt->master_path : "/etc/lithos/master.yaml";
 	if (opt->record_sources)
@@ -182,10 +183,8 @@ int setup_load(struct lithos_setup *st, const struct setup_options *opt, struct 
 
 static void free_sandbox(struct loaded_sandbox *sb)
 {
-	for (size_t j = 0; j < sb->n_entries; j++) {
-		container_config_free(&sb->entries[j].cc);
+	for (size_t j = 0; j < sb->n_entries; j++)
 		free(sb->entries[j].image_root);
-	}
 	free(sb->entries);
 	processes_config_free(&sb->procs);
 	sandbox_config_free(&sb->cfg);
@@ -217,6 +216,9 @@ void setup_free(struct lithos_setup *st)
 		free_sandbox(&st->sandboxes[i]);
 	free(st->sandboxes);
 	srcset_free(&st->master_sources);
+	if (st->ccs)
+		cc_cache_free(st->ccs);
+	free(st->ccs);
 	master_config_free(&st->master);
 	memset(st, 0, sizeof(*st));
 }

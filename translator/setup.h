@@ -7,12 +7,13 @@
 
 #include "config.h"
 #include "sources.h"
+#include "validate.h"
 
 struct loaded_entry {
 	struct process_entry *entry;      /* points into procs */
 	bool loaded;                      /* container config was read */
 	bool valid;                       /* and everything checks out */
-	struct container_config cc;
+	const struct container_config *cc; /* in the setup's cache; NULL if not read */
 	char *image_root;
 };
 
@@ -34,6 +35,7 @@ struct lithos_setup {
 	struct loaded_sandbox *sandboxes;
 	size_t n_sandboxes;
 	struct srcset master_sources;     /* with record_sources */
+	struct cc_cache *ccs;             /* container configs, parsed once */
 };
 
 struct setup_options {

@@ -57,11 +57,75 @@ bool validate_image_name(const struct sandbox_config *s, const struct process_en
 	return true;
 }
 
-int load_container_config(const struct sandbox_config *s, const struct process_entry *e,
-			  const char *pfile, struct container_config *cc, char **image_root,
-			  struct diags *d)
+struct cc_cache_entry {
+	char *path;
+	char *data;
+	size_t len;
+	int rc;
+	struct container_config cc;
+	struct diags diags;
+};
+
+void cc_cache_free(struct cc_cache *c)
 {
-	memset(cc, 0, sizeof(*cc));
+	for (size_t i = 0; i < c->n; i++) {
+		struct cc_cache_entry *e = c->v[i];
+		free(e->path);
+		free(e->data);
+		container_config_free(&e->cc);
+		diags_free(&e->diags);
+		free(e);
+	}
+	free(c->v);
+	c->v = NULL;
+	c->n = 0;
+}
+
+static void copy_diags(struct diags *to, const struct diags *from)
+{
+	for (size_t i = 0; i < from->n; i++)
+		diag_add(to, from->v[i].file, from->v[i].line, from->v[i].col, "%s", from->v[i].msg);
+}
+
+/* Parse into `cc`, or with a cache: once per path and content, the same
+ * problems reported again for every entry that uses it. */
+static int parse_cc(struct cc_cache *cache, struct container_config *cc,
+		    const struct container_config **out, const char *shown, const char *buf,
+		    size_t len, struct diags *d)
+{
+	if (!cache) {
+		int r = container_config_parse_buffer(cc, shown, buf, len, d);
+		if (out)
+			*out = cc;
+		return r;
+	}
+	for (size_t i = 0; i < cache->n; i++) {
+		struct cc_cache_entry *e = cache->v[i];
+		if (e->len == len && !strcmp(e->path, shown) && !memcmp(e->data, buf, len)) {
+			copy_diags(d, &e->diags);
+			*out = &e->cc;
+			return e->rc;
+		}
+	}
+	struct cc_cache_entry *e = xcalloc(1, sizeof(*e));
+	e->path = xstrdup(shown);
+	e->data = xmalloc(len + 1);
+	memcpy(e->data, buf, len);
+	e->data[len] = 0;
+	e->len = len;
+	e->rc = container_config_parse_buffer(&e->cc, shown, buf, len, &e->diags);
+	copy_diags(d, &e->diags);
+	VEC_PUSH(cache->v, cache->n, e);
+	*out = &e->cc;
+	return e->rc;
+}
+
+static int load_cc(const struct sandbox_config *s, const struct process_entry *e,
+		   const char *pfile, struct cc_cache *cache, struct container_config *cc,
+		   const struct container_config **out, char **image_root, struct diags *d)
+{
+	if (cc)
+		memset(cc, 0, sizeof(*cc));
 	bool image_ok = validate_image_name(s, e, pfile, d);
 	if (!e->config || e->config[0] != '/') {
 		diag_add(d, pfile, e->config_pos.line, e->config_pos.col,
@@ -77,7 +141,7 @@ int load_container_config(const struct sandbox_config *s, const struct process_e
 	if (kept && !kept->absent) {
 		/* the last good copy of it (see sources.h) */
 		sources_note(shown, kept->data, kept->len);
-		int r = container_config_parse_buffer(cc, shown, kept->data, kept->len, d);
+		int r = parse_cc(cache, cc, out, shown, kept->data, kept->len, d);
 		free(shown);
 		if (r == 0 && image_root)
 			*image_root = root;
@@ -133,7 +197,7 @@ int load_container_config(const struct sandbox_config *s, const struct process_e
 	int ret = -1;
 	if (buf) {
 		sources_note(shown, buf, len);
-		ret = container_config_parse_buffer(cc, shown, buf, len, d);
+		ret = parse_cc(cache, cc, out, shown, buf, len, d);
 	}
 	free(buf);
 	free(shown);
@@ -142,6 +206,22 @@ int load_container_config(const struct sandbox_config *s, const struct process_e
 	else
 		free(root);
 	return buf ? ret : -1;
+}
+
+int load_container_config(const struct sandbox_config *s, const struct process_entry *e,
+			  const char *pfile, struct container_config *cc, char **image_root,
+			  struct diags *d)
+{
+	return load_cc(s, e, pfile, NULL, cc, NULL, image_root, d);
+}
+
+int load_container_config_cached(const struct sandbox_config *s, const struct process_entry *e,
+				 const char *pfile, struct cc_cache *cache,
+				 const struct container_config **cc, char **image_root,
+				 struct diags *d)
+{
+	*cc = NULL;
+	return load_cc(s, e, pfile, cache, NULL, cc, image_root, d);
 }
 
 /* ---- variables ---- */

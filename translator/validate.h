@@ -19,6 +19,22 @@ int load_container_config(const struct sandbox_config *s, const struct process_e
 			  const char *processes_file, struct container_config *cc,
 			  char **image_root, struct diags *d);
 
+/* Container configs parsed once per path and content (lithos_check and the
+ * tree load many entries that share a few configs). */
+struct cc_cache_entry;
+struct cc_cache {
+	struct cc_cache_entry **v;
+	size_t n;
+};
+void cc_cache_free(struct cc_cache *c);
+/* load_container_config through a cache: *cc points into it (NULL when the
+ * file could not be read) and lives until cc_cache_free.  Problems of the
+ * file itself are reported again for every entry that uses it. */
+int load_container_config_cached(const struct sandbox_config *s, const struct process_entry *e,
+				 const char *processes_file, struct cc_cache *cache,
+				 const struct container_config **cc, char **image_root,
+				 struct diags *d);
+
 /* Every rule between the three configs.  `e` may be NULL (a container
  * config checked alone: only its own rules and variable references). */
 bool validate_container(const struct sandbox_config *s, const struct process_entry *e,

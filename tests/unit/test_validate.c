@@ -778,14 +778,82 @@ static void test_setup(void)
 		const struct loaded_sandbox *lsb = setup_find_sandbox(&st, "app");
 		ok(lsb == &st.sandboxes[0], "setup_find_sandbox");
 		const struct loaded_entry *le = setup_find_entry(lsb, "a");
-		ok(le && le->loaded && le->valid && !strcmp(le->cc.executable, "/bin/app"), "entry a valid");
+		ok(le && le->loaded && le->valid && !strcmp(le->cc->executable, "/bin/app"), "entry a valid");
 		le = setup_find_entry(lsb, "b");
-		ok(le && le->loaded && !le->valid && !strcmp(le->cc.executable, "/inside/the/image"),
+		ok(le && le->loaded && !le->valid && !strcmp(le->cc->executable, "/inside/the/image"),
 		   "entry b read the image's /etc/passwd, not the host's");
 		le = setup_find_entry(lsb, "c");
 		ok(le && !le->loaded && !le->valid, "entry c not loaded");
 		ok(!setup_find_entry(lsb, "d"), "setup_find_entry: no such entry");
 	}
+	setup_free(&st);
+	free(master);
+}
+
+/* Recorded sources (the tree's last good configs) and the container config
+ * cache: a sandbox loads again from what it was loaded from after its files
+ * broke; a config shared by two entries is parsed once. */
+static void test_setup_sources(void)
+{
+	make_dir("inst2");
+	make_dir("inst2/sandboxes");
+	make_dir("inst2/processes");
+	write_file("inst2/master.yaml", "");
+	char *sb = xasprintf("image-dir: %s/images\nallow-users: [1]\nallow-groups: [1]\n", T);
+	write_file("inst2/sandboxes/web.yaml", sb);
+	free(sb);
+	write_file("images/app/config/k.yaml", "executable: /bin/kept\nuser-id: 1\ngroup-id: 1\n");
+	write_file("inst2/processes/web.yaml",
+		   "a: {image: app, config: /config/k.yaml, instances: 2}\n"
+		   "b: {image: app, config: /config/k.yaml}\n");
+	char *master = xasprintf("%s/inst2/master.yaml", T);
+	struct setup_options opt = { .master_path = master, .record_sources = true };
+	struct lithos_setup st;
+	int r = setup_load(&st, &opt, &D);
+	DIAGS_ARE("", "sources: a valid installation");
+	is_int(r, 0, "sources: setup_load succeeds");
+	is_int(st.ccs->n, 1, "cache: one container config parsed for two entries");
+	ok(st.n_sandboxes == 1 && st.sandboxes[0].n_entries == 2 &&
+	   st.sandboxes[0].entries[0].cc == st.sandboxes[0].entries[1].cc,
+	   "cache: both entries share it");
+	/* master, sandbox, processes file and the container config */
+	is_int(st.n_sandboxes ? st.sandboxes[0].sources.n : 0, 4, "sources: four files recorded");
+	struct srcset kept = { 0 };
+	size_t len;
+	char *ser = srcset_serialize(&st.sandboxes[0].sources, &len);
+	is_int(srcset_parse(&kept, ser, len), 0, "sources: serialized and parsed back");
+	free(ser);
+	setup_free(&st);
+
+	/* the files break: the processes file and the container config */
+	write_file("inst2/processes/web.yaml", "a: {image: app, config: [unclosed\n");
+	write_file("images/app/config/k.yaml", "executable: /bin/new\nbogus: 1\n");
+	opt.record_sources = true;
+	r = setup_load(&st, &opt, &D);
+	ok(r < 0 && st.n_sandboxes == 1 && st.sandboxes[0].n_problems > 0, "sources: the broken files have problems");
+	diags_free(&D);
+	r = setup_reload_sandbox(&st, 0, &kept, &D);
+	DIAGS_ARE("", "sources: the sandbox loads from its kept files without problems");
+	is_int(r, 0, "setup_reload_sandbox succeeds");
+	const struct loaded_entry *le = st.n_sandboxes ? setup_find_entry(&st.sandboxes[0], "a") : NULL;
+	ok(le && le->valid && le->entry->instances == 2 && !strcmp(le->cc->executable, "/bin/kept"),
+	   "sources: entry a as it was, with its kept container config");
+	is_int(st.sandboxes[0].sources.n, 4, "sources: the reload recorded the same four files");
+
+	/* a file that is not among the kept ones counts as missing */
+	char *ccpath = xasprintf("%s/images/app/config/k.yaml", T);
+	struct srcset partial = { 0 };
+	for (size_t i = 0; i < kept.n; i++)
+		if (strcmp(kept.v[i].path, ccpath))
+			srcset_add(&partial, kept.v[i].path, kept.v[i].data, kept.v[i].len);
+	r = setup_reload_sandbox(&st, 0, &partial, &D);
+	is_int(r, -1, "sources: without the container config the kept sandbox has problems");
+	char *g = take_diags();
+	ok(strstr(g, "not among the kept configs") != NULL, "sources: and says the config is not kept");
+	free(g);
+	srcset_free(&partial);
+	free(ccpath);
+	srcset_free(&kept);
 	setup_free(&st);
 	free(master);
 }
@@ -877,6 +945,7 @@ int main(void)
 	test_kinds();
 	test_all_problems();
 	test_setup();
+	test_setup_sources();
 	test_reference_examples();
 	sandbox_config_free(&S);
 	processes_config_free(&P);
