@@ -6,6 +6,7 @@
 #include "host.h"
 #include "lxcrun.h"
 #include "util.h"
+#include "yamltree.h"
 
 #include <dirent.h>
 #include <getopt.h>
@@ -22,6 +23,52 @@ struct row {
 	double cpu;
 	bool unknown;
 };
+
+/* The instances of runtime-dir/status.json (JSON, read with the YAML
+ * parser: JSON is YAML), in the order of struct row's fields. */
+static void read_status(const char *path, struct row **rows, size_t *n)
+{
+	static const char *const keys[11] = { "name",	 "lxc_name", "sandbox", "process",
+					      "state",	 "knot_pid", "started", "starts",
+					      "deaths", "failures", "last_exit" };
+	struct ydoc doc;
+	struct diags d = { 0 };
+	if (ydoc_load_file(&doc, path, &d) < 0 || !doc.root || doc.root->kind != YN_MAP) {
+		diags_free(&d);
+		ydoc_free(&doc);
+		return;
+	}
+	diags_free(&d);
+	const struct ynode *list = NULL;
+	for (size_t i = 0; i < doc.root->n_pairs; i++)
+		if (doc.root->pairs[i].key->kind == YN_SCALAR &&
+		    !strcmp(doc.root->pairs[i].key->value, "instances"))
+			list = doc.root->pairs[i].value;
+	for (size_t i = 0; list && list->kind == YN_SEQ && i < list->n_items; i++) {
+		const struct ynode *in = list->items[i];
+		if (in->kind != YN_MAP)
+			continue;
+		struct row r = { 0 };
+		for (size_t p = 0; p < in->n_pairs; p++) {
+			const struct ynode *k = in->pairs[p].key, *v = in->pairs[p].value;
+			if (k->kind != YN_SCALAR || v->kind != YN_SCALAR)
+				continue;
+			for (int f = 0; f < 11; f++)
+				if (!r.f[f] && !strcmp(k->value, keys[f]))
+					r.f[f] = xstrdup(v->value);
+		}
+		bool complete = true;
+		for (int f = 0; f < 11; f++)
+			complete &= r.f[f] != NULL;
+		if (!complete) {
+			for (int f = 0; f < 11; f++)
+				free(r.f[f]);
+			continue;
+		}
+		VEC_PUSH(*rows, *n, r);
+	}
+	ydoc_free(&doc);
+}
 
 static long long read_ll(const char *path)
 {
@@ -156,26 +203,10 @@ int main(int argc, char **argv)
 
 	struct row *rows = NULL;
 	size_t n = 0;
-	char *tsv = xasprintf("%s/instances.tsv", m.runtime_dir);
-	FILE *f = tree_alive ? fopen(tsv, "re") : NULL;
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	while (f && (len = getline(&line, &cap, f)) > 0) {
-		if (line[len - 1] == '\n')
-			line[len - 1] = 0;
-		struct row r = { 0 };
-		char *save = NULL, *tok = strtok_r(line, "\t", &save);
-		for (int i = 0; i < 11 && tok; i++, tok = strtok_r(NULL, "\t", &save))
-			r.f[i] = xstrdup(tok);
-		if (!r.f[10])
-			continue;
-		VEC_PUSH(rows, n, r);
-	}
-	if (f)
-		fclose(f);
-	free(line);
-	free(tsv);
+	char *status_path = xasprintf("%s/status.json", m.runtime_dir);
+	if (tree_alive)
+		read_status(status_path, &rows, &n);
+	free(status_path);
 	/* containers of ours that nobody lists */
 	DIR *dh = h.lxc_path ? opendir(h.lxc_path) : NULL;
 	struct dirent *de;

@@ -299,6 +299,10 @@ int main(int argc, char **argv)
 		log_error("Cannot create %s: %m", t.knots_dir);
 		return 1;
 	}
+	/* written by older trees beside status.json; nothing reads it now */
+	char *old_tsv = xasprintf("%s/instances.tsv", t.runtime_dir);
+	unlink(old_tsv);
+	free(old_tsv);
 
 	/* one tree per master config: the pid file is locked while we run */
 	if (t.lock_fd < 0) {

@@ -977,7 +977,7 @@ static void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-/* runtime-dir/status.json: what lithos_ps shows. */
+/* runtime-dir/status.json: what lithos_ps shows (its only source). */
 void tree_write_status(struct tree *t)
 {
 	char *path = xasprintf("%s/status.json", t->runtime_dir);
@@ -1014,29 +1014,6 @@ void tree_write_status(struct tree *t)
 			(unsigned long long)c->failures, c->last_exit);
 	}
 	fprintf(f, "]}\n");
-	fclose(f);
-	rename(tmp, path);
-	free(path);
-	free(tmp);
-	/* the same, one instance per line, for lithos_ps */
-	path = xasprintf("%s/instances.tsv", t->runtime_dir);
-	tmp = xasprintf("%s.tmp", path);
-	f = fopen(tmp, "we");
-	if (!f) {
-		free(path);
-		free(tmp);
-		return;
-	}
-	for (size_t i = 0; i < t->n_children; i++) {
-		const struct child *c = &t->children[i];
-		static const char *const st[] = { "running", "restarting", "stopped" };
-		fprintf(f, "%s\t%s\t%s\t%s\t%s%s\t%d\t%.0f\t%llu\t%llu\t%llu\t%d\n", c->name,
-			c->lxc_name, c->sandbox, c->proc, st[c->state],
-			c->state == CH_RUNNING && c->term_sent ? "-stopping" : "", (int)c->pid,
-			c->state == CH_RUNNING ? (double)rt.tv_sec - (mono - c->started_at) : 0.0,
-			(unsigned long long)c->starts, (unsigned long long)c->deaths,
-			(unsigned long long)c->failures, c->last_exit);
-	}
 	fclose(f);
 	rename(tmp, path);
 	free(path);

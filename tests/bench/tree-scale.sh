@@ -305,8 +305,11 @@ ps_triples() {
 			for (i = 1; i <= NR; i++) if ((pp[i] in init) && cm[i] == "sleep") print init[pp[i]], pp[i], pid[i]
 		}'
 }
-# instances.tsv -> "lxc_name knot_pid" sorted
-knot_map() { awk -F '\t' '{ print $2, $6 }' "$RUN/instances.tsv" | sort; }
+# status.json -> "lxc_name knot_pid" sorted
+knot_map() {
+	"$PY" -c 'import json, sys
+for i in json.load(open(sys.argv[1]))["instances"]: print(i["lxc_name"], i["knot_pid"])' "$RUN/status.json" | sort
+}
 init_map() { # "lxc_name init_pid" from the start-host records
 	local f p
 	for f in "$RUN"/knots/*.init; do

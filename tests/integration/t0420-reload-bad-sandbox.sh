@@ -15,7 +15,8 @@
 # - a container config changed in place inside the image (same path) is
 #   seen: c/w restarts with it; one broken in place keeps c on its last good
 #   config, and a kill of c/w restarts it with that one;
-# - everything fixed: all applied; a broken master config: reload refused.
+# - everything fixed: all applied; a broken master config: reload refused;
+# - lithos_ps reads status.json (an old instances.tsv is removed at start).
 # Counts of running containers (lxc-ls, lithos_ps) after each step; nothing
 # left behind at the end.
 # TAP.  Needs root, LXC, busybox-static and python3.
@@ -68,8 +69,11 @@ entry x x 2 | tt_processes a
 { entry y y1; entry z missing; } | tt_processes b
 entry w w | tt_processes c
 printf 'image-dir: %s\nimage-dir-levels: 2\nallow-users: [1000\n' "$IMAGES" >"$ETC/sandboxes/c.yaml"
+mkdir -p "$RUNDIR"
+printf 'x/y.0\tx.y.0\tx\ty\trunning\t1\t0\t1\t0\t0\t0\n' >"$RUNDIR/instances.tsv"
 tt_log_mark cold
 tt_start_tree || bail_out "lithos_tree did not start"
+ok $([ ! -e "$RUNDIR/instances.tsv" ] && echo 0 || echo 1) "the instances.tsv of an older tree is removed (status.json is lithos_ps's source)"
 tt_wait_running 3 20 'all_apps a.x.0 a.x.1 b.y.0'
 ok $? "cold start: 3 containers run (a/x x2, b/y)"
 sleep 1
