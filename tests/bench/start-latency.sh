@@ -24,6 +24,11 @@
 #           before each start) is made once beforehand by running
 #           `lithos_hook ... pre-start` by hand.  Hooks the config keeps
 #           (mount, start-host) stay; these two configs have none.
+#   start   lxc-start -F with that same config (and container dir) and
+#           lithos_init as pid 1 (`/dev/.lithos-init -- /bin/true`), as
+#           lithos_cmd runs it: cmd - start is lithos_cmd's own work
+#           (configs, fresh instance dir and state dir, cleanup), start -
+#           exact what lithos_init costs against LXC's init
 #   nohook  the same config minus everything lithos-specific: also without
 #           the two bind mounts of resolv.conf and hosts.  Security
 #           template, cgroup dir and limits, LXC log stay.
@@ -39,7 +44,8 @@
 #
 # Environment: BENCH_RUNS (30), BENCH_WARMUP (3), BENCH_MODES ("host
 # bridged"), BENCH_STATE_TMPFS (1: the runtime dir with the state dirs on a
-# tmpfs of its own, as /run is; 0: on /tmp's filesystem), BENCH_BUILDDIR (where lithos_* were built; default the repo
+# tmpfs of its own, as /run is; 0: on /tmp's filesystem), BENCH_LXC_TMPFS
+# (0; 1: the LXC path on a tmpfs too, for every variant), BENCH_BUILDDIR (where lithos_* were built; default the repo
 # root; the binaries and templates are copied first, so a concurrent rebuild
 # does not disturb a run), BENCH_NET (10.251.77: the bridge's /24),
 # BENCH_BRIDGE (lbench0), BENCH_KEEP=1 keeps the temp dir, BENCH_HOOK_TIMES=1
@@ -56,12 +62,12 @@ WARMUP=${BENCH_WARMUP:-3}
 MODES=${BENCH_MODES:-host bridged}
 NET=${BENCH_NET:-10.251.77}
 BR=${BENCH_BRIDGE:-lbench0}
-VARIANTS="cmd exact nohook min"
+VARIANTS="cmd exact start nohook min"
 if [ -n "${BENCH_BASELINE:-}" ]; then
 	for p in lithos_cmd lithos_hook; do
 		[ -x "$BENCH_BASELINE/$p" ] || bench_die "BENCH_BASELINE: $BENCH_BASELINE/$p is missing"
 	done
-	VARIANTS="cmd base exact nohook min"
+	VARIANTS="cmd base exact start nohook min"
 fi
 
 [ "$(id -u)" -eq 0 ] || bench_die "must run as root"
@@ -84,6 +90,14 @@ made_tmpfs=0
 if [ "${BENCH_STATE_TMPFS:-1}" = 1 ]; then
 	mount -t tmpfs -o size=64m,mode=0755 lithos-bench "$T/run" && made_tmpfs=1
 fi
+# BENCH_LXC_TMPFS=1: the LXC path too (every variant's container dirs):
+# shows what the file creates and removals of lithos_cmd's fresh instance
+# dir cost on the LXC path's filesystem
+made_lxc_tmpfs=0
+if [ "${BENCH_LXC_TMPFS:-0}" = 1 ]; then
+	mkdir -p "$T/lxc"
+	mount -t tmpfs -o size=64m,mode=0755 lithos-bench-lxc "$T/lxc" && made_lxc_tmpfs=1
+fi
 made_bridge=0
 cleanup() {
 	set +e
@@ -101,6 +115,7 @@ cleanup() {
 		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
 	done
 	[ "$made_tmpfs" = 1 ] && umount "$T/run"
+	[ "$made_lxc_tmpfs" = 1 ] && umount "$T/lxc"
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then
 		bench_note "kept $T"
 	else
@@ -250,6 +265,7 @@ start() {
 	case $v in
 	cmd) "$T/bin/lithos_cmd" --master "$M" "$mode" "${@:-true}" ;;
 	base) env $BASE_ENV "$T/base/lithos_cmd" --master "$M" "$mode" "${@:-true}" ;;
+	start) lxc-start -F -P "$T/lxc" -n "lbx-exact-$mode" -- /dev/.lithos-init -- "${@:-/bin/true}" ;;
 	*) lxc-execute -P "$T/lxc" -n "lbx-$v-$mode" -- "${@:-/bin/true}" ;;
 	esac
 }
@@ -324,6 +340,7 @@ label() {
 	cmd) echo "lithos_cmd" ;;
 	base) echo "lithos_cmd of BENCH_BASELINE" ;;
 	exact) echo "lxc-execute, lithos's exact config" ;;
+	start) echo "lxc-start -F, lithos's exact config, lithos_init as pid 1" ;;
 	nohook) echo "lxc-execute, lithos's config without the resolv.conf/hosts binds" ;;
 	min) echo "lxc-execute, minimal config" ;;
 	esac
@@ -349,6 +366,7 @@ for mode in $MODES; do
 	mc=$(bench_median "$T/$mode.cmd.ms")
 	me=$(bench_median "$T/$mode.exact.ms")
 	mn=$(bench_median "$T/$mode.nohook.ms")
+	ms=$(bench_median "$T/$mode.start.ms")
 	r=$(bench_ratio "$mc" "$mmin")
 	diff() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a - b }'; }
 	echo
@@ -361,7 +379,8 @@ for mode in $MODES; do
 			"[$(diff "$(bench_median "$T/$mode.cmd.cpu")" "$(bench_median "$T/$mode.base.cpu")") ms CPU]."
 	fi
 	echo "Differences of medians, ms (CPU ms in brackets):" \
-		"lithos_cmd itself (cmd - exact) $(diff "$mc" "$me") [$(diff "$(bench_median "$T/$mode.cmd.cpu")" "$(bench_median "$T/$mode.exact.cpu")")];" \
+		"lithos_cmd itself (cmd - start) $(diff "$mc" "$ms") [$(diff "$(bench_median "$T/$mode.cmd.cpu")" "$(bench_median "$T/$mode.start.cpu")")];" \
+		"lithos_init against LXC's init (start - exact) $(diff "$ms" "$me") [$(diff "$(bench_median "$T/$mode.start.cpu")" "$(bench_median "$T/$mode.exact.cpu")")];" \
 		"resolv.conf+hosts binds (exact - nohook) $(diff "$me" "$mn") [$(diff "$(bench_median "$T/$mode.exact.cpu")" "$(bench_median "$T/$mode.nohook.cpu")")];" \
 		"rest of lithos's config vs minimal (nohook - min) $(diff "$mn" "$mmin") [$(diff "$(bench_median "$T/$mode.nohook.cpu")" "$(bench_median "$T/$mode.min.cpu")")]"
 done
@@ -383,6 +402,7 @@ if [ "${BENCH_TIMELINE:-0}" -gt 0 ] && command -v strace >/dev/null; then
 						case $v in
 						cmd) echo "$T/bin/lithos_cmd --master $M $mode true" ;;
 						base) echo "env $BASE_ENV $T/base/lithos_cmd --master $M $mode true" ;;
+						start) echo "lxc-start -F -P $T/lxc -n lbx-exact-$mode -- /dev/.lithos-init -- /bin/true" ;;
 						*) echo "lxc-execute -P $T/lxc -n lbx-$v-$mode -- /bin/true" ;;
 						esac
 					) </dev/null >/dev/null 2>&1 || bench_die "traced $v $mode failed"
