@@ -1,6 +1,7 @@
 /* lithos_init: pid 1 of every lithos container.
  *
- *   /dev/.lithos-init [--stdio IN,OUT,ERR] [--pid-env NAME]... [--events-fd FD]
+ *   /dev/.lithos-init [--stdio IN,OUT,ERR] [--pid-env NAME]...
+ *                     [--listen FD,HOST,PORT,BACKLOG,FLAGS]... [--events-fd FD]
  *                     [--restart-timeout SECS] -- PROGRAM ARGS...
  *
  * LXC execs it as the container's init (c->start(c, 0, argv)); it is a
@@ -288,6 +289,15 @@ static int exit_code(int status)
 	return 255;
 }
 
+/* Everything else in the container.  Only as pid 1 of a pid namespace:
+ * run by hand on the host, kill(-1) would reach every process the user
+ * may signal. */
+static void kill_rest(void)
+{
+	if (getpid() == 1)
+		kill(-1, SIGKILL);
+}
+
 static bool is_stop(int sig)
 {
 	return sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGPWR;
@@ -296,7 +306,7 @@ static bool is_stop(int sig)
 int main(int argc, char **argv)
 {
 	if (parse_args(argc, argv) < 0) {
-		fprintf(stderr, "Usage: lithos_init [--stdio IN,OUT,ERR] [--pid-env NAME]... [--events-fd FD] [--restart-timeout SECS] -- PROGRAM [ARGS...]\n"
+		fprintf(stderr, "Usage: lithos_init [--stdio IN,OUT,ERR] [--pid-env NAME]... [--listen FD,HOST,PORT,BACKLOG,FLAGS]... [--events-fd FD] [--restart-timeout SECS] -- PROGRAM [ARGS...]\n"
 				"(pid 1 of lithos containers, started by lithos_cmd and lithos_knot through LXC)\n");
 		return 2;
 	}
@@ -367,7 +377,7 @@ int main(int argc, char **argv)
 					continue;
 				}
 				/* the container ends with its process */
-				kill(-1, SIGKILL);
+				kill_rest();
 				return last;
 			}
 			continue;
@@ -376,7 +386,7 @@ int main(int argc, char **argv)
 			stopping = true;
 			if (restart_at >= 0) {
 				/* the process is down, waiting for its restart: done */
-				kill(-1, SIGKILL);
+				kill_rest();
 				return last;
 			}
 			if (sig == SIGPWR)
