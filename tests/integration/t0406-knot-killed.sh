@@ -3,9 +3,9 @@
 # tree runs: its container does not survive unsupervised.
 # - "victim" (restart-timeout 6, so the gap before its restart can be
 #   looked at): its init and process die at once, its cgroups (container
-#   and monitor) are removed, lxc-ls no longer lists it, lithos_ps shows it
-#   restarting, the tree logs it; after restart-timeout it runs again in a
-#   new container with exactly one knot;
+#   and monitor) and its state dir are removed, lxc-ls no longer lists it,
+#   lithos_ps shows it restarting, the tree logs it; after restart-timeout
+#   it runs again in a new container with exactly one knot;
 # - "other" (restart-timeout 0) in the same sandbox is not disturbed; its
 #   knot killed in turn, it is restarted at once and its new cgroup holds
 #   none of the old processes;
@@ -67,6 +67,7 @@ v_knot=$(tt_knot_pids s/victim.0)
 o_init=$(tt_init_pid s.other.0)
 is "$(tt_ps s/victim.0 knot_pid)" "$v_knot" "pgrep -f 'lithos_knot --name s/victim.0' finds the knot lithos_ps shows"
 ok $([ -n "$(tt_cgroup_dirs s.victim.0)" ] && echo 0 || echo 1) "victim has cgroup dirs"
+ok $([ -d "$STATE_DIR/s.victim.0" ] && echo 0 || echo 1) "victim has a state dir"
 
 # ---- SIGKILL the victim's knot
 tt_log_mark kill-knot
@@ -77,6 +78,9 @@ ok $? "the victim's process and container init die with their knot"
 diag "gone $(echo "$(tt_now) - $t0" | bc) s after the knot"
 tt_wait_for 5 '[ -z "$(tt_cgroup_dirs s.victim.0)" ]'
 ok $? "the victim's cgroup dirs (container and monitor) are removed" || tt_cgroup_dirs s.victim.0 | diag
+tt_wait_for 5 '[ ! -e "$STATE_DIR/s.victim.0" ]'
+ok $? "the victim's state dir (made by its knot before the start) is removed by the tree" ||
+	ls -la "$STATE_DIR" | diag
 is "$(tt_running | tr '\n' ' ')" "s.other.0 " "lxc-ls: only other runs while victim waits for its restart"
 is "$(tt_ps s/victim.0 state)" restarting "lithos_ps: victim restarting"
 is "$(tt_ps_running)" 1 "lithos_ps: 1 running"
