@@ -267,6 +267,7 @@ struct container_config {
 	struct pos stdout_stderr_file_pos;
 	bool interactive;
 	bool restart_process_only;
+	struct pos restart_process_only_pos;
 	struct volume *volumes;
 	size_t n_volumes;
 	struct tcp_port *tcp_ports;

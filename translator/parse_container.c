@@ -204,6 +204,7 @@ static bool f_interactive(struct dctx *c, const struct ynode *v, void *o)
 }
 static bool f_restart_process_only(struct dctx *c, const struct ynode *v, void *o)
 {
+	C(o)->restart_process_only_pos = node_pos(v);
 	return dec_bool(c, v, "restart-process-only", &C(o)->restart_process_only);
 }
 

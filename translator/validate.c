@@ -520,6 +520,13 @@ bool validate_container(const struct sandbox_config *s, const struct process_ent
 			 cc->uid_map.set ? "uid-map" : "gid-map", s->name, s->file, s->migratable_pos.line);
 	}
 
+	/* restart-process-only hands lithos_init a fifo of the host (the
+	 * tree's events), which CRIU cannot dump */
+	if (s->migratable && cc->restart_process_only && (!e || e->kind == KIND_DAEMON))
+		diag_add(d, cf, cc->restart_process_only_pos.line, cc->restart_process_only_pos.col,
+			 "restart-process-only: sandbox %s is migratable (%s:%u) and CRIU cannot dump the events fifo restart-process-only needs; expected restart-process-only: false in a migratable sandbox",
+			 s->name, s->file, s->migratable_pos.line);
+
 	/* user and group */
 	if (cc->has_user_id)
 		check_id("user", "allow-users", cc->user_id, cc->user_id_pos, cf, &s->allow_users,

@@ -12,7 +12,8 @@
 #   it and counts no death or failure;
 # - lithos_restore: the tree's knot restores it: same token, the request
 #   counter continues, ticks did not restart, the tree shows it running and
-#   supervises it: killed later, it is restarted (fresh: a new token);
+#   supervises it: a reload and a new tree after a tree crash (adoption)
+#   leave it running; killed later, it is restarted (fresh: a new token);
 # - the daemon runs as root: these VMs lack CAP_SYS_RESOURCE in the
 #   bounding set, so CRIU cannot read the rlimits of another user's
 #   process here (docs/criu-notes.md);
@@ -141,8 +142,20 @@ out=$("$RESTORE" -C "$MASTER" s/counter.0 "$T/ck2" 2>&1)
 is "$?" 4 "restore of a running instance: exit 4"
 like "$out" 'already running' "it says so"
 
-# ---- supervised like any other: killed, the tree starts it again (fresh)
+# ---- supervised like any other: reload, adoption after a tree crash
 init3=$(tt_init_pid s.counter.0)
+tt_quit
+ok $? "reload (SIGQUIT) with the restored instance"
+is "$(tt_init_pid s.counter.0)" "$init3" "reload: the restored instance runs on (same init)"
+is "$(ct_field "$(ask s.counter.0)" token)" "$tok" "reload: same process"
+tt_kill_tree
+tt_start_tree || bail_out "lithos_tree did not start again"
+tt_wait_for 10 '[ "$(tt_ps s/counter.0 state)" = running ]'
+ok $? "a new tree adopts the restored instance (lithos_ps: running)"
+is "$(tt_init_pid s.counter.0)" "$init3" "adopted: same init"
+is "$(ct_field "$(ask s.counter.0)" token)" "$tok" "adopted: same process"
+
+# ---- killed, the tree starts it again (fresh)
 kill -KILL "$init3"
 tt_wait_for 15 '[ -n "$(tt_init_pid s.counter.0)" ] && [ "$(tt_init_pid s.counter.0)" != "$init3" ]'
 ok $? "killed after the restore, the tree starts it again"
