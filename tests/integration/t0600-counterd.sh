@@ -129,7 +129,9 @@ sleep 0.3
 a5=$(ask "$PORT")
 t3=$(field "$a3" ticks) t4=$(field "$a4" ticks) t5=$(field "$a5" ticks)
 diag "ticks before SIGSTOP $t3, after 1 s stopped $t4, 0.3 s later $t5"
-ok $([ $((t4 - t3)) -le 4 ] && echo 0 || echo 1) "1 s stopped: no catch-up ($t3 -> $t4, 20 would be a catch-up)"
+# a catch-up would add the 20 ticks of the stopped second at once; the few
+# ticks around SIGSTOP/SIGCONT and the request depend on the machine's load
+ok $([ $((t4 - t3)) -le 10 ] && echo 0 || echo 1) "1 s stopped: no catch-up ($t3 -> $t4, +20 would be a catch-up)"
 ok $([ "$t5" -gt "$t4" ] && echo 0 || echo 1) "ticks again after SIGCONT ($t4 -> $t5)"
 is "$(field "$a4" requests)" 4 "the connection made while stopped was served after SIGCONT"
 g0=$(field "$a3" maxgap_ms) g=$(field "$a4" maxgap_ms)
