@@ -121,6 +121,12 @@ arguments:
     echo "to stderr" >&2
 environ: {PATH: /bin}
 EOF
+itest_command s nope <<'EOF'
+kind: Command
+user-id: 1000
+group-id: 1000
+executable: /bin/no-such-program
+EOF
 itest_command s icat <<'EOF'
 kind: Command
 user-id: 1000
@@ -222,6 +228,11 @@ unlike "$log" 'leaked-stdin' "non-interactive: nothing of the caller's stdin get
 like "$log" '^cat done$' "non-interactive: stdout goes to the stdio log"
 like "$log" '^stdout O_APPEND$' "non-interactive: the process's stdout is opened O_APPEND"
 like "$log" '^to stderr$' "non-interactive: stderr goes to the stdio log"
+
+# ---- an executable missing in the image: 127 and why, in the stdio log
+run_cmd s nope
+is "$rc" 127 "a missing executable: lithos_cmd exits 127"
+like "$(stdio_log s)" '^lithos_init: cannot run /bin/no-such-program: No such file or directory$' "and lithos_init says why in the stdio log"
 
 # ---- pid 1, and the stdio log's owner and mode on the host (LXC's
 # fix_stdio_permissions() chowned and chmod-0700ed whatever were init's
