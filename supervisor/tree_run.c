@@ -1013,6 +1013,27 @@ void tree_write_status(struct tree *t)
 			(unsigned long long)c->starts, (unsigned long long)c->deaths,
 			(unsigned long long)c->failures, c->last_exit);
 	}
+	/* configured instances a checkpoint stopped here (lithos_checkpoint):
+	 * no child, listed so that lithos_ps shows where they are */
+	bool any = t->n_children > 0;
+	for (size_t i = 0; i < t->n_wants; i++) {
+		const struct want *w = &t->wants[i];
+		bool running = false;
+		for (size_t j = 0; j < t->n_children && !running; j++)
+			running = !strcmp(t->children[j].lxc_name, w->lxc_name);
+		if (running || !tree_instance_away(t, w->lxc_name))
+			continue;
+		fprintf(f, "%s{\"name\":", any ? "," : "");
+		any = true;
+		json_str(f, w->name);
+		fprintf(f, ",\"lxc_name\":");
+		json_str(f, w->lxc_name);
+		fprintf(f, ",\"sandbox\":");
+		json_str(f, w->sandbox);
+		fprintf(f, ",\"process\":");
+		json_str(f, w->proc);
+		fprintf(f, ",\"state\":\"checkpointed\",\"knot_pid\":0,\"started\":0.000,\"starts\":0,\"deaths\":0,\"failures\":0,\"last_exit\":0}");
+	}
 	fprintf(f, "]}\n");
 	fclose(f);
 	rename(tmp, path);

@@ -123,7 +123,7 @@ ok $? "the container is gone"
 sleep 2.5
 is "$(tt_init_pid s.counter.0)" "" "the tree did not restart it (restart-timeout 1 s, waited 2.5 s)"
 like "$(cat "$TREE_LOG")" 's/counter\.0 was checkpointed to .*/ck2 and stopped' "the tree logs the checkpoint"
-is "$(tt_ps s/counter.0 failures)" "" "lithos_ps: not listed while checkpointed"
+is "$(tt_ps s/counter.0 state)" checkpointed "lithos_ps: checkpointed"
 is "$(tt_metric containers failures)" 0 "metrics: no failure"
 is "$(tt_metric containers deaths)" 0 "metrics: no death"
 
