@@ -97,17 +97,24 @@ static void load_configs(struct tree *t)
 		struct loaded_sandbox *sb = &t->setup.sandboxes[i];
 		if (!sb->n_problems)
 			continue;
-		const char *name = sb->cfg.name ? sb->cfg.name : "?";
+		/* a copy: reloading the sandbox frees its config */
+		char *name = xstrdup(sb->cfg.name ? sb->cfg.name : "?");
 		size_t n = sb->n_problems;
-		const struct sbsrc *old = find_old_sources(t, sb->cfg.name);
+		const struct sbsrc *old = find_old_sources(t, name);
 		if (old) {
 			log_error("Sandbox %s: %zu problem%s (above); it keeps its last good configs and its instances run on unchanged",
 				  name, n, n == 1 ? "" : "s");
 			struct diags d2 = { 0 };
 			if (setup_reload_sandbox(&t->setup, i, &old->set, &d2) < 0) {
-				log_diags(&d2, "Last good config");
-				log_error("Sandbox %s: its last good configs do not load either (above); only its valid process entries run",
-					  name);
+				/* kept from a start or reload that ran its valid
+				 * entries only: the same problems again */
+				for (size_t k = 0; k < d2.n; k++) {
+					char *line = diag_format(&d2.v[k]);
+					log_warn("Last good config: %s", line);
+					free(line);
+				}
+				log_warn("Sandbox %s: its last good configs have problems of their own (above): the process entries valid in them run, as before",
+					 name);
 			}
 			diags_free(&d2);
 		} else {
@@ -121,6 +128,7 @@ static void load_configs(struct tree *t)
 				log_error("Sandbox %s: %zu problem%s (above) and no last good configs: its %zu valid process entr%s run, the others are skipped",
 					  name, n, n == 1 ? "" : "s", ok, ok == 1 ? "y" : "ies");
 		}
+		free(name);
 	}
 	t->have_setup = true;
 	tree_apply_sources(t);

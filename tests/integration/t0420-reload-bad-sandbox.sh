@@ -4,6 +4,8 @@
 # - cold start, sandbox c's config invalid and entry b/z's container config
 #   missing: a and b/y start, c is skipped, z is skipped, the log names each
 #   problem as FILE:LINE:COL;
+# - reload, b's processes file broken: b keeps its configs of the cold start
+#   (y runs untouched, z still skipped);
 # - reload, a's processes file broken, b/y changed, c fixed: a keeps its
 #   last good configs (same pids), b/y restarts with the new config, c
 #   starts; only the changed and new instances are compiled;
@@ -87,6 +89,19 @@ like "$log" 'Sandbox b: 1 problem .*its 1 valid process entry run' "b runs its v
 ax0=$(pids a.x.0)
 ax1=$(pids a.x.1)
 by=$(pids b.y.0)
+
+# ---- reload: b broken; its last good configs are those of the cold start,
+# ---- with z's problem: y runs on untouched, z still not
+cp "$ETC/processes/b.yaml" "$T/b.cold"
+printf 'y: [unclosed\n' >"$ETC/processes/b.yaml"
+tt_log_mark r0
+tt_quit
+ok $? "reload 0: the tree re-executed"
+sleep 1
+is "$(tt_running | tr '\n' ' ')" "a.x.0 a.x.1 b.y.0 " "reload 0: lxc-ls: the same 3 containers"
+is "$(pids b.y.0) / $(pids a.x.0)" "$by / $ax0" "reload 0: b/y and a untouched"
+like "$(tt_log_since r0)" 'Sandbox b: .*problems of their own .*as before' "the log says b's last good configs had a problem of their own"
+mv "$T/b.cold" "$ETC/processes/b.yaml"
 
 # ---- reload: a broken, b/y changed (and z dropped), c fixed
 cp "$ETC/processes/a.yaml" "$T/a.good"
