@@ -8,7 +8,9 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <linux/magic.h>
 #include <sys/signalfd.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +24,71 @@ static int decode_status(int status)
 	if ((status & 0x7f) == 0x7f)
 		return 128 + ((status >> 8) & 0x7f);
 	return 255;
+}
+
+/* The cgroup2 mount: /sys/fs/cgroup/unified on a hybrid host, else
+ * /sys/fs/cgroup itself (NULL if neither is cgroup2). */
+static const char *cgroup2_root(void)
+{
+	struct statfs sf;
+	if (statfs("/sys/fs/cgroup/unified", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
+		return "/sys/fs/cgroup/unified";
+	if (statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
+		return "/sys/fs/cgroup";
+	return NULL;
+}
+
+/* liblxc 5.0.2 gives CRIU no --cgroup-root for the cgroup2 hierarchy, so
+ * CRIU puts the restored processes back into the cgroup2 path of the
+ * SOURCE (checked: "0::/SOURCE-CGROUP-NAME/NAME" on the target), creating
+ * it.  Move them into this host's (lxc.cgroup.dir.container); returns the
+ * foreign directory to remove when the container is gone (NULL if none). */
+static char *fix_cgroup2(pid_t init, const char *lxc_path, const char *name)
+{
+	const char *root = cgroup2_root();
+	if (!root)
+		return NULL;
+	char *conf = xasprintf("%s/%s/config", lxc_path, name);
+	char *text = read_file_limited(conf, 1 << 20, NULL);
+	free(conf);
+	char *want = NULL;
+	const char *key = "\nlxc.cgroup.dir.container = ";
+	char *k = text ? strstr(text, key) : NULL;
+	if (k) {
+		k += strlen(key);
+		want = xstrndup(k, strcspn(k, "\n"));
+	}
+	free(text);
+	char *cg = xasprintf("/proc/%d/cgroup", (int)init);
+	char *lines = read_file_limited(cg, 1 << 16, NULL);
+	free(cg);
+	char *have = NULL;
+	for (char *s = NULL, *l = lines ? strtok_r(lines, "\n", &s) : NULL; l; l = strtok_r(NULL, "\n", &s))
+		if (!strncmp(l, "0::", 3))
+			have = xstrdup(l + 3);
+	free(lines);
+	char *foreign = NULL;
+	if (want && have && strcmp(have + (*have == '/'), want)) {
+		char *to = xasprintf("%s/%s/cgroup.procs", root, want);
+		char *from = xasprintf("%s%s/cgroup.procs", root, have);
+		char *pids = read_file_limited(from, 1 << 20, NULL);
+		FILE *f = pids ? fopen(to, "we") : NULL;
+		for (char *s = NULL, *p = pids ? strtok_r(pids, "\n", &s) : NULL; f && p;
+		     p = strtok_r(NULL, "\n", &s)) {
+			fprintf(f, "%s\n", p);
+			fflush(f);
+		}
+		if (f)
+			fclose(f);
+		free(pids);
+		free(to);
+		free(from);
+		foreign = xasprintf("%s%s", root, have);
+		rmdir(foreign); /* empty now, unless the move failed */
+	}
+	free(want);
+	free(have);
+	return foreign;
 }
 
 /* CRIU's own error lines of DIR/restore.log, without the harmless rlimit one */
@@ -62,6 +129,18 @@ int restore_wait(const char *lxc_path, const char *name, const char *dir, const 
 		}
 		if (c)
 			lxc_container_put(c);
+		return -1;
+	}
+	/* this host must have compiled the instance for CRIU too */
+	if (!lxc_config_migratable(lxc_path, name)) {
+		*err = xasprintf("%s is not migratable on this host (its lxc.conf %s/%s/config has no \"#lithos.migratable = 1\"); expected migratable: true in the sandbox config here",
+				 name, lxc_path, name);
+		if (result) {
+			char *t = xasprintf("error %s\n", *err);
+			write_small_file(result, t);
+			free(t);
+		}
+		lxc_container_put(c);
 		return -1;
 	}
 	/* the state dir, resolv.conf and hosts that the container's bind
@@ -159,6 +238,7 @@ int restore_wait(const char *lxc_path, const char *name, const char *dir, const 
 		hookcfg_free(&hc);
 		return -1;
 	}
+	char *foreign_cg = fix_cgroup2(init, lxc_path, name);
 	if (init_file) {
 		unsigned long long start = proc_starttime(init);
 		char *t = xasprintf("%d %llu\n", (int)init, start);
@@ -193,6 +273,17 @@ int restore_wait(const char *lxc_path, const char *name, const char *dir, const 
 			kill(init, (int)si.ssi_signo);
 	}
 	close(sfd);
+	if (foreign_cg) {
+		/* the source's cgroup2 path CRIU made here, and its parent if
+		 * that is empty now */
+		rmdir(foreign_cg);
+		char *slash = strrchr(foreign_cg, '/');
+		if (slash) {
+			*slash = 0;
+			rmdir(foreign_cg);
+		}
+		free(foreign_cg);
+	}
 	if (poststop_run(&hc, &perr)) {
 		fprintf(stderr, "lithos: %s: %s\n", name, perr);
 		free(perr);

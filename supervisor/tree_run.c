@@ -870,24 +870,6 @@ void tree_restore_requests(struct tree *t)
 			c->deadline = now_mono();
 		free(req);
 	}
-	/* checkpoint markers of instances that are no longer configured */
-	char *dir = t->knots_dir;
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		size_t n = strlen(e->d_name);
-		if (n < 6 || strcmp(e->d_name + n - 5, ".away"))
-			continue;
-		char *name = xstrndup(e->d_name, n - 5);
-		if (!find_want(t, name)) {
-			char *p = xasprintf("%s/%s", dir, e->d_name);
-			unlink(p);
-			free(p);
-		}
-		free(name);
-	}
-	if (d)
-		closedir(d);
 	tree_reconcile(t);
 }
 
@@ -903,8 +885,31 @@ double tree_next_deadline(struct tree *t)
 	return next;
 }
 
+/* Checkpoint markers (and restore requests) of instances that are no
+ * longer configured: the entry moved to another host. */
+static void drop_unwanted_markers(struct tree *t)
+{
+	DIR *d = opendir(t->knots_dir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		if (n < 6 || strcmp(e->d_name + n - 5, ".away"))
+			continue;
+		char *name = xstrndup(e->d_name, n - 5);
+		if (!find_want(t, name)) {
+			char *p = xasprintf("%s/%s", t->knots_dir, e->d_name);
+			unlink(p);
+			free(p);
+		}
+		free(name);
+	}
+	if (d)
+		closedir(d);
+}
+
 void tree_reconcile(struct tree *t)
 {
+	drop_unwanted_markers(t);
 	/* what runs and is no longer wanted, or wanted differently */
 	for (size_t i = 0; i < t->n_children; i++) {
 		struct child *c = &t->children[i];

@@ -1,0 +1,126 @@
+#!/bin/bash
+# t0611: lithos_migrate between two lithos hosts on one machine (own master
+# config, runtime dir, lxc path, cgroup name and lithos_tree each; host
+# network; images in a shared directory, --to local), real CRIU:
+# - the target refusing (its sandbox is not migratable): lithos_migrate
+#   exits 1, says which step failed and that the instance runs on the source
+#   again, restored from the same images (same token, counter continues);
+#   nothing runs on the target and its tree does not start the instance
+#   fresh; the images of the failed attempt are removed;
+# - after the target's sandbox became migratable: the move succeeds, the
+#   entry is installed on the target (--target-processes) and removed on
+#   the source (--source-processes); the counter continues on the target
+#   (same token), its tree lists it running, it is in b's cgroups (also in
+#   cgroup2, where CRIU puts it into a's path), the source has nothing left;
+# - usage errors; nothing left behind.
+# TAP.  Needs root, LXC, CRIU, busybox-static, python3, gcc -static.
+set -u
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$top_srcdir/tests/lib/criutest.sh"
+ct_init t0611
+ct_need_criu
+MIGRATE=$top_builddir/lithos_migrate
+[ -x "$MIGRATE" ] || bail_out "$MIGRATE not built"
+
+tt_config counter <<'EOF'
+kind: Daemon
+user-id: 0
+group-id: 0
+executable: /bin/counterd
+arguments: [--unix, /run/c.sock, --interval, "50"]
+volumes:
+  /run: !Tmpfs {size: 1Mi, mode: 0o1777}
+restart-timeout: 1
+EOF
+sandbox() { # MIGRATABLE
+	{
+		echo "allow-users: [0]"
+		echo "allow-groups: [0]"
+		[ "$1" = yes ] && echo "migratable: true"
+	} | ct_sandbox s
+}
+ENTRY=$T/with.yaml
+EMPTY=$T/empty.yaml
+echo "counter: {image: t/v1, config: /config/counter.yaml, instances: 1}" >"$ENTRY"
+: >"$EMPTY"
+N=s.counter.0
+for h in a b; do
+	ct_host $h
+	ct_use $h
+	ct_master
+done
+ct_use a
+sandbox yes
+tt_processes s <"$ENTRY"
+tt_start_tree || bail_out "tree of a"
+ct_use b
+sandbox no
+tt_processes s <"$EMPTY"
+tt_start_tree || bail_out "tree of b"
+
+ask() { # HOST
+	local p
+	p=$(ct_on "$1" tt_init_pid $N)
+	[ -n "$p" ] || { echo "ERROR not running on $1"; return; }
+	ct_ask_unix "/proc/$p/root/run/c.sock"
+}
+ct_use a
+tt_wait_for 20 '[ "$(ask a | cut -c1-8)" = counterd ]'
+ok $? "a runs the counter"
+s1=$(ask a)
+tok=$(ct_field "$s1" token)
+diag "on a: $s1"
+
+out=$("$MIGRATE" -C "$T/a/etc/master.yaml" s/counter.0 2>&1)
+is "$?" 2 "no --to: usage error"
+
+# ---- the target refuses: its sandbox is not migratable
+r0=$(ct_field "$(ask a)" requests)
+out=$("$MIGRATE" -C "$T/a/etc/master.yaml" --to local --target-master "$T/b/etc/master.yaml" \
+	--shared-dir "$T/shared" --target-processes "$ENTRY" --source-processes "$EMPTY" s/counter.0 2>&1)
+is "$?" 1 "target refusing: exit 1"
+diag "$out"
+like "$out" 'the restore on the target failed; restoring it here' "it says which step failed"
+like "$out" 'not migratable on this host' "it passes on the target's reason"
+like "$out" 's/counter\.0 runs here again' "it says the instance runs here again"
+s2=$(ask a)
+is "$(ct_field "$s2" token)" "$tok" "a runs the same process again (token)"
+is "$(ct_field "$s2" requests)" "$((r0 + 1))" "a: the request counter continued"
+is "$(ct_on b tt_init_pid $N)" "" "nothing runs on b"
+sleep 1.5
+is "$(ct_on b tt_init_pid $N)" "" "b's tree did not start it fresh either"
+is "$(ct_on a tt_ps s/counter.0 state)" running "lithos_ps on a: running"
+
+# ---- b becomes migratable; the move succeeds
+ct_use b
+sandbox yes
+tt_processes s <"$EMPTY"
+tt_quit
+ok $? "b reloaded with a migratable sandbox"
+ct_use a
+r1=$(ct_field "$(ask a)" requests)
+out=$("$MIGRATE" -C "$T/a/etc/master.yaml" --to local --target-master "$T/b/etc/master.yaml" \
+	--shared-dir "$T/shared" --target-processes "$ENTRY" --source-processes "$EMPTY" s/counter.0 2>&1)
+ok $? "lithos_migrate a -> b" || diag "$out"
+like "$out" '^migrated s/counter\.0 to local: dump [0-9]+ ms, transfer [0-9]+ ms, restore [0-9]+ ms, total [0-9]+ ms$' \
+	"it reports the times"
+diag "$out"
+s3=$(ask b)
+diag "on b: $s3"
+is "$(ct_field "$s3" token)" "$tok" "b runs the same process (token)"
+is "$(ct_field "$s3" requests)" "$((r1 + 1))" "b: the request counter continued"
+is "$(ct_on b tt_ps s/counter.0 state)" running "lithos_ps on b: running"
+is "$(ct_on a tt_init_pid $N)" "" "nothing runs on a"
+is "$(ct_on a tt_ps_summary)" "" "lithos_ps on a lists nothing"
+is "$(cat "$T/a/etc/processes/s.yaml")" "" "a's processes config has no entry any more"
+is "$(ls -A "$T/shared")" "" "the images were removed"
+
+like "$(cat "/proc/$(ct_on b tt_init_pid $N)/cgroup")" "^0::/$(ct_on b eval 'echo $CGNAME')/$N\$" \
+	"b: the process is in b's cgroup2 path, not a's (CRIU restores the source's)"
+for h in a b; do
+	ct_use $h
+	tt_stop_tree
+	is "$rc" 0 "tree of $h stops"
+done
+ct_check_clean "after both trees stopped" $N
+done_testing
