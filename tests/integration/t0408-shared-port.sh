@@ -117,7 +117,17 @@ total=$(grep -c . "$T/c2")
 errors=$(grep -c ERROR "$T/c2")
 diag "client: $total connections, $errors errors"
 ok $([ "$total" -ge 20 ] && echo 0 || echo 1) "the client made $total connections meanwhile"
-is "$errors" 0 "every connection was answered" || grep ERROR "$T/c2" | head -5 | diag
+# The port itself never goes away: no connection is refused or times out.
+# A connection that a SIGKILLed instance had already accepted dies with it
+# (an empty answer or a reset): at most one per kill, which no supervisor
+# can prevent; every other connection is answered.
+refused=$(grep -c 'ERROR.*\(refused\|timed out\)' "$T/c2")
+lost=$(grep -c 'ERROR \(empty\|.*reset\)' "$T/c2")
+is "$refused" 0 "no connection refused or timed out while the instances restarted" ||
+	grep ERROR "$T/c2" | head -5 | diag
+ok $([ "$errors" -eq "$lost" ] && [ "$lost" -le 3 ] && echo 0 || echo 1) \
+	"every other connection was answered ($lost lost with a killed instance, at most 3)" ||
+	grep ERROR "$T/c2" | head -5 | diag
 is "$(awk '{print $2}' "$T/c2" | sort -u | tr '\n' ' ')" "s/web.0 s/web.1 s/web.2 " "by the three instances"
 samples=$(grep -c . "$T/ss")
 bad=$(awk -v ino="$INODE" -v tree="lithos_tree:$TREE" '$1 != ino || index($0, tree) == 0' "$T/ss" | head -3)
