@@ -1,10 +1,12 @@
 /* lithos_tree: the supervisor.  Keeps every configured Daemon instance
  * running in its own LXC container, each watched by a lithos_knot child.
  *
- *   SIGQUIT  reload: check the configs, then re-execute in place keeping the
- *            pid, the children and the listening sockets; unchanged
- *            instances run on untouched (a reload with invalid configs
- *            changes nothing and logs why)
+ *   SIGQUIT  reload: check the master config, then re-execute in place
+ *            keeping the pid, the children, the listening sockets and each
+ *            sandbox's last good configs; the new image reads every config
+ *            once, a sandbox with problems keeps its last good configs
+ *            (whole), unchanged instances run on untouched and are not
+ *            compiled again (a broken master config refuses the reload)
  *   SIGTERM  stop every instance within its kill-timeout and exit
  *   SIGINT   the same (Ctrl-C in the foreground)
  *   SIGHUP   reopen the log file
