@@ -353,6 +353,8 @@ int main(int argc, char **argv)
 	 * last good configs of each sandbox */
 	if (reexec && tree_load_state(&t, reexec) < 0)
 		log_error("Cannot read the state of the previous tree from %s: %m", reexec);
+	if (!reexec)
+		tree_load_good(&t); /* left by a tree that crashed */
 	load_configs(&t);
 	/* host facts come from the master config loaded with the setup */
 	if (host_info_load(&t.host, &t.setup.master, &err) < 0) {
@@ -476,6 +478,7 @@ int main(int argc, char **argv)
 			reload(&t);
 	}
 	log_warn("Stopped");
+	tree_forget_good(&t);
 	for (size_t i = 0; i < t.n_ports; i++)
 		close(t.ports[i].fd);
 	tree_write_status(&t);

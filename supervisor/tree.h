@@ -141,6 +141,8 @@ void ports_release(struct tree *t, struct child *c);
 
 /* tree_state.c */
 void tree_apply_sources(struct tree *t);
+void tree_load_good(struct tree *t);
+void tree_forget_good(struct tree *t);
 int tree_save_state(struct tree *t, const char *path);
 int tree_load_state(struct tree *t, const char *path);
 void tree_adopt_orphans(struct tree *t);

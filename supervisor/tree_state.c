@@ -2,6 +2,7 @@
  * children and sockets) and found again after a crash (knots are adopted
  * through pidfds). */
 #include "tree.h"
+#include "decode.h"
 #include "log.h"
 #include "lxcrun.h"
 #include "tree_metrics.h"
@@ -33,6 +34,79 @@ static void free_srcs(struct sbsrc **v, size_t *n, bool close_fds)
 	*n = 0;
 }
 
+/* runtime-dir/good/SANDBOX.sources: a copy of each memfd for the next tree
+ * after a crash (removed when the tree stops cleanly). */
+static char *good_file(struct tree *t, const char *name)
+{
+	return xasprintf("%s/good/%s.sources", t->runtime_dir, name);
+}
+
+static void write_good(struct tree *t, const char *name, const struct srcset *set)
+{
+	char *dir = xasprintf("%s/good", t->runtime_dir);
+	char *path = good_file(t, name);
+	char *tmp = xasprintf("%s.tmp", path);
+	size_t len;
+	char *data = srcset_serialize(set, &len);
+	int fd = -1;
+	if (mkdir_p(dir, 0700) == 0)
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	bool ok = fd >= 0;
+	for (size_t off = 0; ok && off < len;) {
+		ssize_t w = write(fd, data + off, len - off);
+		ok = w > 0;
+		off += ok ? (size_t)w : 0;
+	}
+	if (fd >= 0 && close(fd) < 0)
+		ok = false;
+	if (!ok || rename(tmp, path) < 0) {
+		log_warn("Sandbox %s: cannot keep its configs in %s for a restart after a crash: %m", name, path);
+		unlink(tmp);
+	}
+	free(data);
+	free(tmp);
+	free(path);
+	free(dir);
+}
+
+/* At a start that is not a reload: the last good configs a crashed tree
+ * left in runtime-dir/good become the ones from before. */
+void tree_load_good(struct tree *t)
+{
+	char *dir = xasprintf("%s/good", t->runtime_dir);
+	DIR *dh = opendir(dir);
+	struct dirent *de;
+	while (dh && (de = readdir(dh))) {
+		size_t len = strlen(de->d_name);
+		if (len <= 8 || strcmp(de->d_name + len - 8, ".sources"))
+			continue;
+		char *path = xasprintf("%s/%s", dir, de->d_name);
+		size_t n = 0;
+		char *data = read_file_limited(path, 64u << 20, &n);
+		struct sbsrc o = { xstrndup(de->d_name, len - 8), -1, { 0 } };
+		if (!valid_name(o.name) || !data || srcset_parse(&o.set, data, n) < 0) {
+			log_warn("Ignoring %s: cannot read it", path);
+			free(o.name);
+		} else {
+			log_warn("Sandbox %s: the last good configs of the previous tree are kept for it", o.name);
+			VEC_PUSH(t->old_srcs, t->n_old_srcs, o);
+		}
+		free(data);
+		free(path);
+	}
+	if (dh)
+		closedir(dh);
+	free(dir);
+}
+
+/* A clean stop: the next start is a cold one. */
+void tree_forget_good(struct tree *t)
+{
+	char *dir = xasprintf("%s/good", t->runtime_dir);
+	remove_tree(dir);
+	free(dir);
+}
+
 /* After a load: one sealed memfd per sandbox with what it was loaded from
  * (the one from before the reload when nothing changed), for the knots and
  * the next reload.  Those of sandboxes that are gone are closed. */
@@ -43,6 +117,8 @@ void tree_apply_sources(struct tree *t)
 		const struct loaded_sandbox *sb = &t->setup.sandboxes[i];
 		v[i].name = xstrdup(sb->cfg.name ? sb->cfg.name : "?");
 		v[i].fd = -1;
+		if (!valid_name(v[i].name))
+			continue; /* such a sandbox runs nothing */
 		size_t len;
 		char *data = srcset_serialize(&sb->sources, &len);
 		for (size_t k = 0; k < t->n_old_srcs; k++) {
@@ -59,12 +135,24 @@ void tree_apply_sources(struct tree *t)
 		}
 		free(data);
 		if (v[i].fd < 0) {
+			write_good(t, v[i].name, &sb->sources);
 			char *mname = xasprintf("lithos-sources-%s", v[i].name);
 			v[i].fd = srcset_memfd(&sb->sources, mname);
 			free(mname);
 			if (v[i].fd < 0)
 				log_warn("Sandbox %s: cannot keep its configs in a memfd (%m); its knots read the files",
 					 v[i].name);
+		}
+	}
+	/* sandboxes that are gone: their copies go too */
+	for (size_t k = 0; k < t->n_old_srcs; k++) {
+		bool present = false;
+		for (size_t i = 0; i < t->setup.n_sandboxes && !present; i++)
+			present = !strcmp(v[i].name, t->old_srcs[k].name);
+		if (!present && valid_name(t->old_srcs[k].name)) {
+			char *gf = good_file(t, t->old_srcs[k].name);
+			unlink(gf);
+			free(gf);
 		}
 	}
 	free_srcs(&t->old_srcs, &t->n_old_srcs, true);

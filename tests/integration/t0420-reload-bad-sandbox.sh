@@ -17,7 +17,11 @@
 # - a container config changed in place inside the image (same path) is
 #   seen: c/w restarts with it; one broken in place keeps c on its last good
 #   config, and a kill of c/w restarts it with that one;
-# - everything fixed: all applied; a broken master config: reload refused;
+# - everything fixed: all applied;
+# - the tree is SIGKILLed and a broken: the next tree keeps a on the last
+#   good configs the crashed tree left in runtime-dir/good (adopted, same
+#   pids); a clean stop removes them;
+# - a broken master config: reload refused;
 # - lithos_ps reads status.json (an old instances.tsv is removed at start).
 # Counts of running containers (lxc-ls, lithos_ps) after each step; nothing
 # left behind at the end.
@@ -190,6 +194,25 @@ is "$(tt_ps_running)" 5 "lithos_ps: 5 running"
 is "$(pids a.x.0) / $(pids a.x.1) / $(pids c.w.0)" "$ax0 / $ax1 / $cw" "a and c untouched"
 unlike "$(tt_log_since r5)" '\[error\]' "no error logged"
 
+# ---- the tree crashes; a new tree finds a broken: it keeps the last good
+# ---- configs the crashed tree left in runtime-dir/good and adopts a
+ax0=$(pids a.x.0)
+ax1=$(pids a.x.1)
+ok $([ -s "$RUNDIR/good/a.sources" ] && echo 0 || echo 1) "the tree keeps a copy of a's last good configs in runtime-dir/good"
+tt_kill_tree
+cp "$ETC/processes/a.yaml" "$T/a.good"
+printf 'x:\n  kind: Daemon\n  image: t/v1\n  config: [unclosed\n' >"$ETC/processes/a.yaml"
+tt_log_mark crash
+tt_start_tree || bail_out "the second lithos_tree did not start"
+sleep 1.5
+is "$(tt_running | tr '\n' ' ')" "a.x.0 a.x.1 b.v.0 b.y.0 c.w.0 " "after the crash: lxc-ls: the same 5 containers"
+is "$(pids a.x.0) / $(pids a.x.1)" "$ax0 / $ax1" "a's instances adopted untouched"
+is "$(tt_ps_running)" 5 "lithos_ps: 5 running"
+like "$(tt_log_since crash)" 'Sandbox a: 1 problem .*keeps its last good configs' "the new tree keeps a on the last good configs of the crashed one"
+mv "$T/a.good" "$ETC/processes/a.yaml"
+tt_quit
+ok $? "reload after the crash: the tree re-executed"
+
 # ---- a broken master config: nothing changes
 cp "$MASTER" "$T/master.good"
 echo "bogus-master-key: 1" >>"$MASTER"
@@ -208,6 +231,7 @@ cp "$T/master.good" "$MASTER"
 
 tt_stop_tree TERM
 is "$rc" 0 "lithos_tree exits 0 on SIGTERM"
+ok $([ ! -e "$RUNDIR/good" ] && echo 0 || echo 1) "a clean stop removes runtime-dir/good (the next start is a cold one)"
 is "$(tt_nrunning)" 0 "lxc-ls: nothing runs after the tree stopped"
 tt_check_clean "after SIGTERM" $NAMES
 done_testing
