@@ -231,8 +231,8 @@ lithos_setup() {
 		[ "$dirty" -ge 1 ] || dirty=1
 		tt_config "c$size" <<YAML
 kind: Daemon
-user-id: 1
-group-id: 1
+user-id: 0
+group-id: 0
 executable: /bin/counterd
 arguments: [--unix, /run/c.sock, --interval, "10", --mem, "$size", --dirty, "$dirty"]
 memory-limit: $((size + 64))Mi
@@ -248,8 +248,8 @@ YAML
 		ct_use $h
 		ct_master
 		ct_sandbox s <<YAML
-allow-users: [1]
-allow-groups: [1]
+allow-users: [0]
+allow-groups: [0]
 migratable: true
 YAML
 		tt_start_tree >/dev/null || bench_die "lithos_tree of $h did not start"

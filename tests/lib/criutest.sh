@@ -443,12 +443,16 @@ ct_need_commands() {
 }
 
 # ct_counter_config NAME [MIB]: /config/NAME.yaml in image t/v1: counterd as a
-# Daemon serving its unix socket /run/c.sock on a tmpfs /run, MIB MiB (1)
+# Daemon serving its unix socket /run/c.sock on a tmpfs /run, MIB MiB (1).
+# It runs as uid 0 (sandboxes: allow-users: [0], allow-groups: [0]): root on
+# the test VMs has no CAP_SYS_RESOURCE, and without it CRIU cannot dump a
+# process of another uid (prlimit on it: "Can't get rlimit 0: Operation not
+# permitted"); real hosts do not have this limit.
 ct_counter_config() {
 	tt_config "$1" <<YAML
 kind: Daemon
-user-id: 1
-group-id: 1
+user-id: 0
+group-id: 0
 executable: /bin/counterd
 arguments: [--unix, /run/c.sock, --mem, "${2:-1}", --dirty, "4"]
 volumes:
