@@ -87,7 +87,7 @@ INIT0=$(tt_init_pid $N)
 ct_cmd lithos_checkpoint s/counter.0 "$T/ck2"
 is "$rc" 0 "lithos_checkpoint (stop): exit 0" || diag "$err"
 like "$out" "^checkpointed s/counter\.0 to $(re "$T/ck2") in [0-9]+ ms \(stopped\)" "it says the instance stopped"
-tt_wait_running 1 10
+tt_wait_running 2 10 "[ -z \"\$(tt_init_pid $N)\" ]"
 ok $? "the container is gone"
 sleep 2
 is "$(tt_running | tr '\n' ' ')" "$P $W " "2 s later the tree has not restarted it"

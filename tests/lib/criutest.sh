@@ -149,7 +149,8 @@ ct_host() {
 			ct_wrap "$d/bin/$p" "${CT_NS[$h]}" "$top_builddir/$p"
 		done
 		for p in lxc-info lxc-ls lxc-stop lxc-attach lxc-checkpoint lxc-start lxc-wait; do
-			ct_wrap "$d/bin/$p" "${CT_NS[$h]}" "$(command -v "$p" || echo "/usr/bin/$p")"
+			# the real tool, not another host's wrapper on the current PATH
+			ct_wrap "$d/bin/$p" "${CT_NS[$h]}" "$(PATH=$CT_PATH0; command -v "$p" || echo "/usr/bin/$p")"
 		done
 	fi
 }
@@ -391,6 +392,21 @@ ct_check_clean() { # DESCRIPTION LXCNAME...
 	shift
 	is "$(ct_leftovers "$@")" "" "nothing left behind: $what"
 }
+# ct_check_clean_known DESCRIPTION KNOWN-ERE REASON LXCNAME...: as
+# ct_check_clean for everything but the lines matching KNOWN-ERE (a known
+# product bug), which are a TODO point of their own (XPASS once fixed)
+ct_check_clean_known() {
+	local what=$1 known=$2 why=$3 l
+	shift 3
+	l=$(ct_leftovers "$@")
+	is "$(printf '%s\n' "$l" | grep -vE -- "$known" | grep .)" "" "nothing left behind: $what (known leftovers aside)"
+	if printf '%s\n' "$l" | grep -qE -- "$known"; then
+		todo 1 "no known leftovers: $what" "$why"
+		printf '%s\n' "$l" | grep -E -- "$known" | diag
+	else
+		todo 0 "no known leftovers: $what" "$why"
+	fi
+}
 
 # ct_stop_all: stops every tree (SIGTERM), sshd, then netns; used by tests
 # at their end (before ct_check_clean) and by the EXIT trap
@@ -462,11 +478,17 @@ YAML
 }
 
 # ct_ask HOST LXCNAME: counterd's status line from the instance on HOST
-# (through /proc/INIT/root/run/c.sock; waits 10 s for the socket)
+# (through /proc/INIT/root/run/c.sock; waits 10 s for lxc-info to show it
+# running and 10 s for the socket; says on stderr when lxc-info was late)
 ct_ask() {
-	local p
-	p=$(ct_on "$1" tt_init_pid "$2")
-	[ -n "$p" ] || { echo "ERROR $2 is not running on host $1"; return; }
+	local p i
+	for i in $(seq 100); do
+		p=$(ct_on "$1" tt_init_pid "$2")
+		[ -n "$p" ] && break
+		sleep 0.1
+	done
+	[ -n "$p" ] || { echo "ERROR $2 is not running on host $1 (lxc-info, 10 s)"; return; }
+	[ "$i" -gt 1 ] && echo "ct_ask: lxc-info saw $2 running on host $1 only after $i tries" >&2
 	tt_wait_for 10 "[ -S /proc/$p/root/run/c.sock ]" || { echo "ERROR no socket in $2 on host $1"; return; }
 	ct_ask_unix "/proc/$p/root/run/c.sock"
 }
@@ -533,7 +555,8 @@ EOF
 #      ct_target_script
 #   4. on SRC: lithos_switch without the entry (SRC-PROCESSES file)
 # Sets MIG_RC (0 ok, else the step that failed: 1 checkpoint, 2 transfer,
-# 3 restore), MIG_OUT (what the commands said), MIG_DIR (DST's image dir).
+# 3 restore), MIG_OUT (what the commands said), MIG_SRC_DIR (the images on
+# SRC, to restore there after a failure), MIG_DIR (DST's image dir).
 # CT_MIG_TRANSFER, when set, replaces the transfer command of MODE ssh
 # (reads the tar stream on stdin), e.g. to make it fail midway.
 ct_migrate() {
@@ -546,6 +569,7 @@ ct_migrate() {
 	else
 		dir=$T/$src/ckpt.$RANDOM
 	fi
+	MIG_SRC_DIR=$dir
 	ct_on "$src" "$LITHOS_CHECKPOINT" -C "$T/$src/etc/master.yaml" "$inst" "$dir" >"$T/mig.out" 2>&1
 	local r=$?
 	MIG_OUT=$(cat "$T/mig.out")
