@@ -15,11 +15,10 @@
 #   on the source from the same images) and say why: the target refusing
 #   (it already runs s/third.0; s/third.0 started on b), the transfer
 #   failing midway (the tar stream cut after 1 MB);
-# - a target whose sandbox is not migratable should refuse (TODO: it
-#   restores it);
-# - s/other.0 back b -> a, to the host it ran on before (TODO: known bug,
-#   the stale cgroup2 dir on a makes the restore fail);
-# - nothing left behind on either host (known leftovers as TODO).
+# - a target whose sandbox is not migratable refuses, saying so, and the
+#   source restores it;
+# - s/other.0 back b -> a, to the host it ran on before;
+# - nothing left behind on either host.
 # TAP.  Needs root, LXC, CRIU (scripts/install-criu.sh), busybox-static,
 # python3, gcc -static, sshd (tests/lib/install-sshd.sh).
 set -u
@@ -52,6 +51,7 @@ proc_line other >"$T/o.yaml"
 cat "$T/c.yaml" "$T/o.yaml" >"$T/co.yaml"
 proc_line third >"$T/t.yaml"
 cat "$T/c.yaml" "$T/o.yaml" "$T/t.yaml" >"$T/cot.yaml"
+cat "$T/o.yaml" "$T/t.yaml" >"$T/ot.yaml"
 : >"$T/none.yaml"
 ps_list() { ct_on "$1" tt_ps_summary | tr '\n' ' '; }
 mig_diag() { # HOST
@@ -146,26 +146,24 @@ is "$(ct_field "$s5" token) $(ct_field "$s5" requests)" "$TOKEN 2" "b runs it ag
 
 # ---- other goes back to a, where it ran before
 ct_migrate b a s/other.0 shared "$T/ct.yaml" "$T/o.yaml"
-todo "$MIG_RC" "s/other.0 back b -> a, where it ran before" \
-	"a stopping checkpoint leaves the cgroup2 (unified) dir on a: 'Failed creating cgroups' at the restore (reported to criu)"
-if [ "$MIG_RC" = 0 ]; then
-	o3=$(ct_ask a $O)
-	is "$(ct_field "$o3" token) $(ct_field "$o3" requests)" "$OTOKEN 3" "a runs the same other again"
-fi
+is "$MIG_RC" 0 "s/other.0 back b -> a (shared dir), to the host it ran on before" || mig_diag a
+o3=$(ct_ask a $O)
+is "$(ct_field "$o3" token) $(ct_field "$o3" requests)" "$OTOKEN 4" "a runs the same other again (4th request)"
 
-# ---- a target whose sandbox is not migratable should refuse
+# ---- a target whose sandbox is not migratable refuses
 ct_use b
 T3=$(ct_field "$(ct_ask b s.third.0)" token)
 sed -i '/^migratable:/d' "$T/a/etc/sandboxes/s.yaml"
-ct_migrate b a s/third.0 ssh "$T/c.yaml" "$T/t.yaml"
-r=1
-[ "$MIG_RC" = 3 ] && printf '%s\n' "$MIG_OUT" | grep -q "lithos_restore: .*migratable" && r=0
-todo $r "a target sandbox without migratable: true refuses the restore, saying so" \
-	"lithos_restore restores into a sandbox that is not migratable (reported to criu)"
-[ $r -ne 0 ] && diag "$MIG_OUT"
+ct_migrate b a s/third.0 ssh "$T/c.yaml" "$T/ot.yaml"
+is "$MIG_RC" 3 "a target sandbox without migratable: true refuses the restore" || mig_diag a
+like "$MIG_OUT" "lithos_restore: .*migratable" "and says so" && diag "$MIG_OUT"
+is "$(ct_on a tt_running)" "$O" "a runs only other"
+ct_on b "$LITHOS_RESTORE" -C "$T/b/etc/master.yaml" s/third.0 "$MIG_SRC_DIR" >"$T/back.out" 2>&1
+is "$?" 0 "the source b restores it from its own images" || diag_file "$T/back.out"
+t5=$(ct_ask b s.third.0)
+is "$(ct_field "$t5" token) $(ct_field "$t5" requests)" "$T3 4" "b runs it again: same process, counter continues"
 
 # ---- the end
 ct_stop_all
-ct_check_clean_known "both hosts stopped" "(cgroup: /sys/fs/cgroup/unified/.*/s\.(counter|other|third)\.0\$|knot record: s\.(counter|other|third)\.0\.away\$)" \
-	"after a stopping checkpoint the source keeps the instance's cgroup2 (unified) dir and its .away record (reported to criu)" $N $O s.third.0
+ct_check_clean "both hosts stopped" $N $O s.third.0
 done_testing
