@@ -28,15 +28,19 @@
 #   lxc-pre  the same with one pre-dump first (`lxc-checkpoint -p`, the
 #            daemon keeps running 1 s, then the final dump with
 #            --predump-dir): freeze with pre-dumps
-#   lithos   the lithos commands (lithos_checkpoint/lithos_restore, when
-#            built): same three figures                      [when present]
+#   lithos   lithos_checkpoint on A (the tree leaves the instance alone),
+#            then lithos_restore on A (its tree restores it at once: the
+#            entry is there): wall times of both, freeze as above (no
+#            move: checkpoint and restore through lithos, same host)
+#   lithos-mig  lithos_migrate --to local --shared-dir: the dump and restore
+#            times it reports, freeze as above, and its total wall time
 #
 # Each run checks that the restored daemon is the same process (token),
 # its request counter continued and its memory is intact (memok=1); a run
 # that fails is reported with the reason and not counted.
 #
 # Environment: BENCH_RUNS (5), BENCH_SIZES ("10 200"), BENCH_VARIANTS
-# ("lxc lxc-shm lxc-pre lithos"), BENCH_BUILDDIR, BENCH_KEEP=1 keeps the scratch dir.
+# ("lxc lxc-shm lxc-pre lithos lithos-mig"), BENCH_BUILDDIR, BENCH_KEEP=1 keeps the scratch dir.
 # Needs root, LXC, CRIU (scripts/install-criu.sh: the test wrapper with
 # CRIU_FAULT=130 is used, as by the tests), busybox-static, gcc, python3.
 set -uo pipefail
@@ -44,7 +48,7 @@ set -uo pipefail
 
 RUNS=${1:-${BENCH_RUNS:-5}}
 SIZES=${BENCH_SIZES:-10 200}
-VARIANTS=${BENCH_VARIANTS:-lxc lxc-shm lxc-pre lithos}
+VARIANTS=${BENCH_VARIANTS:-lxc lxc-shm lxc-pre lithos lithos-mig}
 
 [ "$(id -u)" -eq 0 ] || bench_die "must run as root"
 command -v lxc-checkpoint >/dev/null || bench_die "lxc-checkpoint missing (apt-get install lxc)"
@@ -164,6 +168,7 @@ stop_b() {
 fail() { # VARIANT SIZE WHY
 	echo "$1 $2 $3" >>"$B/failures"
 	bench_note "run failed: $1 ${2}MiB: $3"
+	case $1 in lithos*) tail -n 6 "$T/a/tree.log" "$T/b/tree.log" 2>/dev/null | sed 's/^/    /' >&2 ;; esac
 }
 
 run_lxc() { # SIZE PRE(0/1) [shm]
@@ -277,15 +282,10 @@ run_lithos() { # SIZE
 		ct_switch a s "$T/empty.yaml" >/dev/null 2>&1
 		return
 	fi
-	(
-		"$BENCH_BUILDDIR/lithos_restore" -C "$T/b/etc/master.yaml" "s/c$size.0" "$d" &
-		p=$!
-		ct_switch b s "$T/entry.$size"
-		wait $p
-	) >"$B/lrs.out" 2>&1
+	"$BENCH_BUILDDIR/lithos_restore" -C "$T/a/etc/master.yaml" "s/c$size.0" "$d" >"$B/lrs.out" 2>&1
 	r=$?
 	t2=$(now)
-	S2=$(ct_ask b "$n")
+	S2=$(ct_ask a "$n")
 	if [ $r -ne 0 ]; then
 		fail $v "$size" "lithos_restore exit $r: $(tail -n 1 "$B/lrs.out")"
 	elif [ "$(field "$S2" token)" = "$(field "$S1" token)" ] &&
@@ -295,7 +295,48 @@ run_lithos() { # SIZE
 		ms "$t1" "$t2" >>"$B/$v.$size.restore"
 		field "$S2" maxgap_ms >>"$B/$v.$size.freeze"
 		du -sm "$d" | awk '{print $1}' >>"$B/$v.$size.mb"
-		sed -n 's/.* in \([0-9.]*\) ms.*/\1/p' "$B/lrs.out" | head -n 1 >>"$B/$v.$size.restore-self"
+	else
+		fail $v "$size" "verify: before '$S1' after '$S2'"
+	fi
+	ct_switch a s "$T/empty.yaml" >/dev/null 2>&1
+	ct_use a
+	tt_wait_running 0 30
+	rm -rf "$d"
+}
+
+# lithos-mig: the same move in one command, lithos_migrate --to local
+# --shared-dir (target's master, processes with and without the entry);
+# checkpoint/restore columns: the dump and restore times lithos_migrate
+# reports, freeze as above, plus its total
+run_lithos_mig() { # SIZE
+	local size=$1 v=lithos-mig n=s.c$1.0 t0 t1 r
+	ct_switch a s "$T/entry.$size" >/dev/null 2>&1
+	ct_use a
+	if ! tt_wait_running 1 60 "[ -n \"\$(tt_app_pid $n)\" ]"; then
+		fail $v "$size" "start on a"
+		ct_switch a s "$T/empty.yaml" >/dev/null 2>&1
+		return
+	fi
+	S1=$(ct_ask a "$n")
+	sleep 0.3
+	S1=$(ct_ask a "$n")
+	mkdir -p "$B/shared"
+	t0=$(now)
+	"$BENCH_BUILDDIR/lithos_migrate" -C "$T/a/etc/master.yaml" --to local --target-master "$T/b/etc/master.yaml" \
+		--target-processes "$T/entry.$size" --source-processes "$T/empty.yaml" --shared-dir "$B/shared" \
+		"s/c$size.0" >"$B/lmig.out" 2>&1
+	r=$?
+	t1=$(now)
+	S2=$(ct_ask b "$n")
+	if [ $r -ne 0 ]; then
+		fail $v "$size" "lithos_migrate exit $r: $(tail -n 1 "$B/lmig.out")"
+	elif [ "$(field "$S2" token)" = "$(field "$S1" token)" ] &&
+		[ "$(field "$S2" requests)" = $(($(field "$S1" requests) + 1)) ] &&
+		[ "$(field "$S2" memok)" = 1 ]; then
+		sed -n 's/.*: dump \([0-9.]*\) ms.*/\1/p' "$B/lmig.out" | tail -n 1 >>"$B/$v.$size.checkpoint"
+		sed -n 's/.* restore \([0-9.]*\) ms.*/\1/p' "$B/lmig.out" | tail -n 1 >>"$B/$v.$size.restore"
+		field "$S2" maxgap_ms >>"$B/$v.$size.freeze"
+		ms "$t0" "$t1" >>"$B/$v.$size.total"
 	else
 		fail $v "$size" "verify: before '$S1' after '$S2'"
 	fi
@@ -303,10 +344,10 @@ run_lithos() { # SIZE
 	ct_switch a s "$T/empty.yaml" >/dev/null 2>&1
 	ct_use b
 	tt_wait_running 0 30
-	rm -rf "$d"
+	rm -rf "$B/shared"
 }
 
-[ -n "$HAVE_LITHOS" ] && case " $VARIANTS " in *" lithos "*) lithos_setup ;; esac
+[ -n "$HAVE_LITHOS" ] && case " $VARIANTS " in *" lithos"*) lithos_setup ;; esac
 bench_note "$(bench_machine)"
 bench_note "criu: $("$CRIU_TEST_BIN/criu" --version 2>/dev/null | head -n 1); soft-dirty: $("$CRIU_TEST_BIN/criu" check --feature mem_dirty_track >/dev/null 2>&1 && echo yes || echo no)"
 for size in $SIZES; do
@@ -320,14 +361,15 @@ for r in $(seq "$RUNS"); do
 			lxc-pre) run_lxc "$size" 1 ;;
 			lxc-shm) run_lxc "$size" 0 shm ;;
 			lithos) [ -n "$HAVE_LITHOS" ] && run_lithos "$size" ;;
+			lithos-mig) [ -n "$HAVE_LITHOS" ] && [ -x "$BENCH_BUILDDIR/lithos_migrate" ] && run_lithos_mig "$size" ;;
 			esac
 		done
 	done
 	bench_note "round $r/$RUNS done"
 done
 
-printf '\n%-8s %5s %4s | %-26s | %-26s | %-26s | %s\n' variant MiB n "checkpoint ms med (min-max)" \
-	"restore ms med (min-max)" "freeze ms med (min-max)" "images MB"
+printf '\n%-10s %5s %4s | %-26s | %-26s | %-26s | %-9s | %s\n' variant MiB n "checkpoint ms med (min-max)" \
+	"restore ms med (min-max)" "freeze ms med (min-max)" "images MB" "total ms med (min-max)"
 stat_cell() { # FILE
 	[ -s "$1" ] || { echo "-"; return; }
 	bench_stats "$1" | awk '{ printf "%.0f (%.0f-%.0f)", $2, $4, $5 }'
@@ -336,8 +378,8 @@ for size in $SIZES; do
 	for v in $VARIANTS; do
 		f=$B/$v.$size
 		n=$(cat "$f.checkpoint" 2>/dev/null | grep -c .)
-		printf '%-8s %5s %4s | %-26s | %-26s | %-26s | %s\n' "$v" "$size" "$n" "$(stat_cell "$f.checkpoint")" \
-			"$(stat_cell "$f.restore")" "$(stat_cell "$f.freeze")" "$(stat_cell "$f.mb" | cut -d' ' -f1)"
+		printf '%-10s %5s %4s | %-26s | %-26s | %-26s | %-9s | %s\n' "$v" "$size" "$n" "$(stat_cell "$f.checkpoint")" \
+			"$(stat_cell "$f.restore")" "$(stat_cell "$f.freeze")" "$(stat_cell "$f.mb" | cut -d' ' -f1)" "$(stat_cell "$f.total")"
 	done
 done
 if [ -s "$B/failures" ]; then

@@ -26,6 +26,7 @@ ct_need_criu
 
 ct_net
 ct_host a
+ct_use a # b is made while a is in use: its wrappers must not pick a's
 ct_host b
 ct_sshd b || bail_out "sshd for host b"
 diag "netns ${CT_NS[a]} ${CT_NS[b]}, sshd of b on ${CT_ADDR[b]}:${CT_SSHD_PORT[b]}"
@@ -38,6 +39,7 @@ is "$(printf '%s\n' "$got" | sed -n 1p)" "net:[$(netino "${CT_NS[b]}")]" "ssh fr
 	diag_file "$T/ssh.err"
 is "$(printf '%s\n' "$got" | sed -n 2p)" "$(command -v criu)" "ssh session: the criu of the tests"
 is "$(printf '%s\n' "$got" | sed -n 4p)" "$T/b/bin/lxc-info" "ssh session: b's wrappers first on PATH"
+is "$(grep -l "$T/a/" "$T"/b/bin/* 2>/dev/null)" "" "b's wrappers run the real tools, none of a's wrappers"
 is "$(printf '%s\n' "$got" | sed -n 3p)" 0 "ssh session: root"
 timeout 5 /usr/bin/ssh -F "$T/ssh/config" -o ConnectTimeout=2 ct-b true 2>/dev/null
 isnt=$?
