@@ -22,7 +22,9 @@
 #   good configs the crashed tree left in runtime-dir/good (adopted, same
 #   pids); a clean stop removes them;
 # - a broken master config: reload refused;
-# - lithos_ps reads status.json (an old instances.tsv is removed at start).
+# - lithos_ps reads status.json (an old instances.tsv is removed at start);
+# - the kept configs (one memfd per sandbox in the tree) reach no knot,
+#   container init or process.
 # Counts of running containers (lxc-ls, lithos_ps) after each step; nothing
 # left behind at the end.
 # TAP.  Needs root, LXC, busybox-static and python3.
@@ -132,6 +134,15 @@ like "$log" 'Sandbox a: 1 problem .*keeps its last good configs' "the log says a
 is "$(compiled r1)" "4 2" "only b/y and c/w were compiled (4 wanted)"
 cw=$(pids c.w.0)
 by=$(pids b.y.0)
+
+# the kept configs (a memfd the knot reads) reach no container
+memfds() { # PID...: fds that are a lithos-sources memfd
+	local p
+	for p in "$@"; do ls -l "/proc/$p/fd" 2>/dev/null; done | grep -c 'memfd:lithos-sources'
+}
+is "$(memfds "$(tt_init_pid a.x.0)" "$(tt_app_pid a.x.0)" "$(tt_ps a/x.0 knot_pid)" "$(tt_init_pid b.y.0)" "$(tt_app_pid b.y.0)")" 0 \
+	"no knot, container init or process holds the memfd of the kept configs"
+is "$(memfds "$TREE")" 3 "the tree holds one per sandbox (a, b, c)"
 
 # ---- a restart while a runs on its last good configs
 old_app=$(tt_app_pid a.x.0)
