@@ -157,7 +157,9 @@ sed -i '/^migratable:/d' "$T/a/etc/sandboxes/s.yaml"
 ct_migrate b a s/third.0 ssh "$T/c.yaml" "$T/ot.yaml"
 is "$MIG_RC" 3 "a target sandbox without migratable: true refuses the restore" || mig_diag a
 like "$MIG_OUT" "lithos_restore: .*migratable" "and says so" && diag "$MIG_OUT"
-is "$(ct_on a tt_running)" "$O" "a runs only other"
+# (a's other is restarted by the reloads: its sandbox changed)
+tt_wait_for 15 '[ "$(ct_on a tt_running)" = "$O" ]'
+ok $? "a runs only other" || ct_on a tt_running | diag
 ct_on b "$LITHOS_RESTORE" -C "$T/b/etc/master.yaml" s/third.0 "$MIG_SRC_DIR" >"$T/back.out" 2>&1
 is "$?" 0 "the source b restores it from its own images" || diag_file "$T/back.out"
 t5=$(ct_ask b s.third.0)
