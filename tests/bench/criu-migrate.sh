@@ -34,13 +34,16 @@
 #            move: checkpoint and restore through lithos, same host)
 #   lithos-mig  lithos_migrate --to local --shared-dir: the dump and restore
 #            times it reports, freeze as above, and its total wall time
+#   lithos-ssh  the same over ssh (a private sshd for B on 127.0.0.1,
+#            tests/lib/criutest.sh): the images are copied (tar | ssh)
+#            during the freeze; its transfer time is reported too
 #
 # Each run checks that the restored daemon is the same process (token),
 # its request counter continued and its memory is intact (memok=1); a run
 # that fails is reported with the reason and not counted.
 #
 # Environment: BENCH_RUNS (5), BENCH_SIZES ("10 200"), BENCH_VARIANTS
-# ("lxc lxc-shm lxc-pre lithos lithos-mig"), BENCH_BUILDDIR, BENCH_KEEP=1 keeps the scratch dir.
+# ("lxc lxc-shm lxc-pre lithos lithos-mig lithos-ssh"), BENCH_BUILDDIR, BENCH_KEEP=1 keeps the scratch dir.
 # Needs root, LXC, CRIU (scripts/install-criu.sh: the test wrapper with
 # CRIU_FAULT=130 is used, as by the tests), busybox-static, gcc, python3.
 set -uo pipefail
@@ -48,7 +51,7 @@ set -uo pipefail
 
 RUNS=${1:-${BENCH_RUNS:-5}}
 SIZES=${BENCH_SIZES:-10 200}
-VARIANTS=${BENCH_VARIANTS:-lxc lxc-shm lxc-pre lithos lithos-mig}
+VARIANTS=${BENCH_VARIANTS:-lxc lxc-shm lxc-pre lithos lithos-mig lithos-ssh}
 
 [ "$(id -u)" -eq 0 ] || bench_die "must run as root"
 command -v lxc-checkpoint >/dev/null || bench_die "lxc-checkpoint missing (apt-get install lxc)"
@@ -308,8 +311,14 @@ run_lithos() { # SIZE
 # --shared-dir (target's master, processes with and without the entry);
 # checkpoint/restore columns: the dump and restore times lithos_migrate
 # reports, freeze as above, plus its total
-run_lithos_mig() { # SIZE
+run_lithos_mig() { # SIZE [ssh]
 	local size=$1 v=lithos-mig n=s.c$1.0 t0 t1 r
+	local how=(--to local --shared-dir "$B/shared")
+	if [ "${2:-}" = ssh ]; then
+		v=lithos-ssh
+		how=(--to ct-b --ssh "/usr/bin/ssh -F $T/ssh/config" --target-bin "$BENCH_BUILDDIR"
+			--dir "$B/out" --target-dir "$B/in")
+	fi
 	ct_switch a s "$T/entry.$size" >/dev/null 2>&1
 	ct_use a
 	if ! tt_wait_running 1 60 "[ -n \"\$(tt_app_pid $n)\" ]"; then
@@ -322,8 +331,8 @@ run_lithos_mig() { # SIZE
 	S1=$(ct_ask a "$n")
 	mkdir -p "$B/shared"
 	t0=$(now)
-	"$BENCH_BUILDDIR/lithos_migrate" -C "$T/a/etc/master.yaml" --to local --target-master "$T/b/etc/master.yaml" \
-		--target-processes "$T/entry.$size" --source-processes "$T/empty.yaml" --shared-dir "$B/shared" \
+	"$BENCH_BUILDDIR/lithos_migrate" -C "$T/a/etc/master.yaml" "${how[@]}" --target-master "$T/b/etc/master.yaml" \
+		--target-processes "$T/entry.$size" --source-processes "$T/empty.yaml" \
 		"s/c$size.0" >"$B/lmig.out" 2>&1
 	r=$?
 	t1=$(now)
@@ -337,6 +346,7 @@ run_lithos_mig() { # SIZE
 		sed -n 's/.* restore \([0-9.]*\) ms.*/\1/p' "$B/lmig.out" | tail -n 1 >>"$B/$v.$size.restore"
 		field "$S2" maxgap_ms >>"$B/$v.$size.freeze"
 		ms "$t0" "$t1" >>"$B/$v.$size.total"
+		sed -n 's/.* transfer \([0-9.]*\) ms.*/\1/p' "$B/lmig.out" | tail -n 1 >>"$B/$v.$size.transfer"
 	else
 		fail $v "$size" "verify: before '$S1' after '$S2'"
 	fi
@@ -344,10 +354,11 @@ run_lithos_mig() { # SIZE
 	ct_switch a s "$T/empty.yaml" >/dev/null 2>&1
 	ct_use b
 	tt_wait_running 0 30
-	rm -rf "$B/shared"
+	rm -rf "$B/shared" "$B/out" "$B/in"
 }
 
 [ -n "$HAVE_LITHOS" ] && case " $VARIANTS " in *" lithos"*) lithos_setup ;; esac
+case " $VARIANTS " in *" lithos-ssh "*) ct_sshd b >/dev/null || bench_die "no sshd for host b (tests/lib/install-sshd.sh)" ;; esac
 bench_note "$(bench_machine)"
 bench_note "criu: $("$CRIU_TEST_BIN/criu" --version 2>/dev/null | head -n 1); soft-dirty: $("$CRIU_TEST_BIN/criu" check --feature mem_dirty_track >/dev/null 2>&1 && echo yes || echo no)"
 for size in $SIZES; do
@@ -362,14 +373,15 @@ for r in $(seq "$RUNS"); do
 			lxc-shm) run_lxc "$size" 0 shm ;;
 			lithos) [ -n "$HAVE_LITHOS" ] && run_lithos "$size" ;;
 			lithos-mig) [ -n "$HAVE_LITHOS" ] && [ -x "$BENCH_BUILDDIR/lithos_migrate" ] && run_lithos_mig "$size" ;;
+			lithos-ssh) [ -n "$HAVE_LITHOS" ] && [ -x "$BENCH_BUILDDIR/lithos_migrate" ] && run_lithos_mig "$size" ssh ;;
 			esac
 		done
 	done
 	bench_note "round $r/$RUNS done"
 done
 
-printf '\n%-10s %5s %4s | %-26s | %-26s | %-26s | %-9s | %s\n' variant MiB n "checkpoint ms med (min-max)" \
-	"restore ms med (min-max)" "freeze ms med (min-max)" "images MB" "total ms med (min-max)"
+printf '\n%-10s %5s %4s | %-26s | %-26s | %-26s | %-9s | %-26s | %s\n' variant MiB n "checkpoint ms med (min-max)" \
+	"restore ms med (min-max)" "freeze ms med (min-max)" "images MB" "total ms med (min-max)" "transfer ms"
 stat_cell() { # FILE
 	[ -s "$1" ] || { echo "-"; return; }
 	bench_stats "$1" | awk '{ printf "%.0f (%.0f-%.0f)", $2, $4, $5 }'
@@ -378,8 +390,9 @@ for size in $SIZES; do
 	for v in $VARIANTS; do
 		f=$B/$v.$size
 		n=$(cat "$f.checkpoint" 2>/dev/null | grep -c .)
-		printf '%-10s %5s %4s | %-26s | %-26s | %-26s | %-9s | %s\n' "$v" "$size" "$n" "$(stat_cell "$f.checkpoint")" \
-			"$(stat_cell "$f.restore")" "$(stat_cell "$f.freeze")" "$(stat_cell "$f.mb" | cut -d' ' -f1)" "$(stat_cell "$f.total")"
+		printf '%-10s %5s %4s | %-26s | %-26s | %-26s | %-9s | %-26s | %s\n' "$v" "$size" "$n" "$(stat_cell "$f.checkpoint")" \
+			"$(stat_cell "$f.restore")" "$(stat_cell "$f.freeze")" "$(stat_cell "$f.mb" | cut -d' ' -f1)" \
+			"$(stat_cell "$f.total")" "$(stat_cell "$f.transfer")"
 	done
 done
 if [ -s "$B/failures" ]; then
