@@ -31,6 +31,14 @@ static char *first_existing(const char *env, const char *a, const char *b, int m
 	return NULL;
 }
 
+char *host_lxc_path(const struct master_config *m)
+{
+	if (m->lxc_path)
+		return xstrdup(m->lxc_path);
+	const char *p = lxc_get_global_config_item("lxc.lxcpath");
+	return xstrdup(p ? p : "/var/lib/lxc");
+}
+
 int host_info_load(struct host_info *h, const struct master_config *m, char **err)
 {
 	memset(h, 0, sizeof(*h));
@@ -41,12 +49,7 @@ int host_info_load(struct host_info *h, const struct master_config *m, char **er
 		h->cgroup = CGROUP_V1;
 	h->memsw = h->cgroup == CGROUP_V1 &&
 		   access("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", F_OK) == 0;
-	if (m->lxc_path) {
-		h->lxc_path = xstrdup(m->lxc_path);
-	} else {
-		const char *p = lxc_get_global_config_item("lxc.lxcpath");
-		h->lxc_path = xstrdup(p ? p : "/var/lib/lxc");
-	}
+	h->lxc_path = host_lxc_path(m);
 	h->hook = first_existing("LITHOS_HOOK", LITHOS_BUILDDIR "/lithos_hook",
 				 LITHOS_LIBEXEC_DIR "/lithos_hook", X_OK);
 	if (!h->hook) {

@@ -23,6 +23,8 @@ struct host_info {
 
 /* Returns 0 or -1 with a message in *err (caller frees). */
 int host_info_load(struct host_info *h, const struct master_config *m, char **err);
+/* The master's lxc-path, or LXC's own lxc.lxcpath (malloc'ed). */
+char *host_lxc_path(const struct master_config *m);
 void host_info_free(struct host_info *h);
 
 /* Kind of the file at `path` inside the image (no symlink followed). */

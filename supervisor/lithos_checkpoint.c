@@ -143,13 +143,8 @@ int main(int argc, char **argv)
 		diags_print(stderr, &d);
 		return EXIT_USAGE;
 	}
-	struct host_info h;
+	struct host_info h = { .lxc_path = host_lxc_path(&m) };
 	char *err = NULL;
-	if (host_info_load(&h, &m, &err) < 0) {
-		/* only lxc_path is needed here */
-		free(err);
-		err = NULL;
-	}
 
 	struct lxc_container *ct = lxc_container_new(lxc_name, h.lxc_path);
 	if (!ct || !ct->is_running(ct)) {

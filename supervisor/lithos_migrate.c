@@ -143,6 +143,22 @@ static char *on_target(const char *ssh, const char *to, const char *script)
 	return r;
 }
 
+/* The images are no longer needed: here, and the target's copy (tdir,
+ * NULL when the target read them from a shared directory). */
+static void drop_images(const char *dir, const char *tdir, const char *ssh, const char *to)
+{
+	remove_tree(dir);
+	if (!tdir)
+		return;
+	struct buf s = { 0 };
+	buf_puts(&s, "rm -rf ");
+	sh_quote(&s, tdir);
+	char *cmd = on_target(ssh, to, buf_str(&s));
+	buf_free(&s);
+	run_sh(cmd);
+	free(cmd);
+}
+
 static char *cmd_path(const char *dir, const char *name)
 {
 	return dir ? xasprintf("%s/%s", dir, name) : xstrdup(name);
@@ -348,18 +364,8 @@ int main(int argc, char **argv)
 			return EXIT_STUCK;
 		}
 		fprintf(stderr, "lithos_migrate: %s runs here again (restored from %s)\n", instance, dir);
-		if (!keep) {
-			remove_tree(dir);
-			if (copy) {
-				struct buf s = { 0 };
-				buf_puts(&s, "rm -rf ");
-				sh_quote(&s, tdir);
-				char *cmd = on_target(ssh, to, buf_str(&s));
-				buf_free(&s);
-				run_sh(cmd);
-				free(cmd);
-			}
-		}
+		if (!keep)
+			drop_images(dir, copy ? tdir : NULL, ssh, to);
 		return EXIT_FAILED;
 	}
 
@@ -378,18 +384,8 @@ int main(int argc, char **argv)
 				sprocs);
 		buf_free(&b);
 	}
-	if (!keep) {
-		remove_tree(dir);
-		if (copy) {
-			struct buf s = { 0 };
-			buf_puts(&s, "rm -rf ");
-			sh_quote(&s, tdir);
-			char *cmd = on_target(ssh, to, buf_str(&s));
-			buf_free(&s);
-			run_sh(cmd);
-			free(cmd);
-		}
-	}
+	if (!keep)
+		drop_images(dir, copy ? tdir : NULL, ssh, to);
 	printf("migrated %s to %s: dump %.0f ms, transfer %.0f ms, restore %.0f ms, total %.0f ms\n",
 	       instance, to, t1 - t0, t2 - t1, t3 - t2, t3 - t0);
 	return 0;

@@ -159,12 +159,8 @@ int main(int argc, char **argv)
 			master, m.runtime_dir);
 		return EXIT_INSTANCE;
 	}
-	struct host_info h;
+	struct host_info h = { .lxc_path = host_lxc_path(&m) };
 	char *err = NULL;
-	if (host_info_load(&h, &m, &err) < 0) {
-		free(err);
-		err = NULL;
-	}
 	struct lxc_container *ct = lxc_container_new(lxc_name, h.lxc_path);
 	if (ct && ct->is_running(ct)) {
 		fprintf(stderr, "lithos_restore: %s is already running here (LXC container %s in %s)\n",
