@@ -166,6 +166,31 @@ static void adopted_died(struct tree *t, struct child *c)
 	tree_child_died(t, c, code);
 }
 
+/* After a reload: adopted knots that died while the tree re-executed (their
+ * pidfd is readable, or the old state had no pidfd and the knot was gone)
+ * end before the configs are applied to them.  Own children that died are
+ * zombies: reap() finds them. */
+static void carried_dead(struct tree *t)
+{
+	struct pollfd *pfds = xcalloc(t->n_children + 1, sizeof(*pfds));
+	size_t n = 0;
+	for (size_t i = 0; i < t->n_children; i++) {
+		pfds[i].fd = t->children[i].state == CH_RUNNING ? t->children[i].pidfd : -1;
+		pfds[i].events = POLLIN;
+		n += pfds[i].fd >= 0;
+	}
+	if (n && poll(pfds, t->n_children, 0) < 0)
+		memset(pfds, 0, t->n_children * sizeof(*pfds));
+	for (size_t i = 0; i < t->n_children; i++) {
+		struct child *c = &t->children[i];
+		if (c->state == CH_RUNNING && (c->lost || (c->pidfd >= 0 && pfds[i].revents))) {
+			c->lost = false;
+			adopted_died(t, c);
+		}
+	}
+	free(pfds);
+}
+
 static void reload(struct tree *t)
 {
 	log_warn("Reloading configs (SIGQUIT)");
@@ -220,6 +245,7 @@ static void reload(struct tree *t)
 	 * killing the tree with its default action */
 	execv(t->self_exe, argv);
 	log_error("Reload failed: cannot execute %s: %m", t->self_exe);
+	tree_state_keep_fds(t, false);
 	free(argv);
 	strlist_free(&args);
 	free(lockarg);
@@ -372,8 +398,10 @@ int main(int argc, char **argv)
 	}
 	tree_compute_wants(&t);
 	tree_metric_setup(&t);
-	if (reexec)
+	if (reexec) {
 		tree_metric_restart(&t);
+		carried_dead(&t);
+	}
 	tree_reconcile(&t);
 	/* children that ended while we were re-executing (those not wanted
 	 * any more go now, not in the status written next) */

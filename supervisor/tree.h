@@ -82,6 +82,7 @@ struct child {
 	bool proc_down;     /* restart-process-only: the process died and
 			     * lithos_init restarts it in the container */
 	char *restore_dir;  /* this start is a CRIU restore from there */
+	bool lost;          /* adopted knot found dead at a reload */
 };
 
 struct tree {
@@ -145,6 +146,7 @@ void tree_load_good(struct tree *t);
 void tree_forget_good(struct tree *t);
 int tree_save_state(struct tree *t, const char *path);
 int tree_load_state(struct tree *t, const char *path);
+void tree_state_keep_fds(struct tree *t, bool keep);
 void tree_adopt_orphans(struct tree *t);
 char *knot_file(struct tree *t, const char *lxc_name, const char *ext);
 

@@ -169,7 +169,9 @@ int tree_save_state(struct tree *t, const char *path)
 		free(tmp);
 		return -1;
 	}
-	fprintf(f, "lithos-tree-state 1\n");
+	/* 2: each child line ends with "fds PIDFD EVFD" (older trees stop
+	 * reading a child line after its inputs) */
+	fprintf(f, "lithos-tree-state 2\n");
 	fprintf(f, "reloads %llu\n", (unsigned long long)t->reloads);
 	for (size_t k = 0; k < t->n_ports; k++)
 		fprintf(f, "port %s %d\n", t->ports[k].key, t->ports[k].fd);
@@ -191,7 +193,12 @@ int tree_save_state(struct tree *t, const char *path)
 		fprintf(f, " %zu", c->n_shared_keys);
 		for (size_t k = 0; k < c->n_shared_keys; k++)
 			fprintf(f, " %s", c->shared_keys[k]);
-		fprintf(f, " inputs %s\n", c->inputs[0] ? c->inputs : "-");
+		fprintf(f, " inputs %s", c->inputs[0] ? c->inputs : "-");
+		/* the adopted knot's pidfd and the events fifo stay open
+		 * across the exec: the next image takes them as they are
+		 * instead of probing every knot (-1: an own child, no fifo) */
+		bool run = c->state == CH_RUNNING;
+		fprintf(f, " fds %d %d\n", run ? c->pidfd : -1, run ? c->ev_fd : -1);
 	}
 	int bad = ferror(f);
 	if (fclose(f) != 0 || bad || rename(tmp, path) < 0) {
@@ -199,16 +206,52 @@ int tree_save_state(struct tree *t, const char *path)
 		return -1;
 	}
 	free(tmp);
-	/* sockets and kept configs survive the exec */
+	tree_state_keep_fds(t, true);
+	return 0;
+}
+
+/* Sockets, kept configs, pidfds of adopted knots and events fifos survive
+ * the exec (keep); close-on-exec again when the exec failed. */
+void tree_state_keep_fds(struct tree *t, bool keep)
+{
+	int fl = keep ? 0 : FD_CLOEXEC;
 	for (size_t k = 0; k < t->n_ports; k++)
-		fcntl(t->ports[k].fd, F_SETFD, 0);
+		fcntl(t->ports[k].fd, F_SETFD, fl);
 	for (size_t k = 0; k < t->n_srcs; k++)
 		if (t->srcs[k].fd >= 0)
-			fcntl(t->srcs[k].fd, F_SETFD, 0);
-	for (size_t i = 0; i < t->n_children; i++)
-		for (size_t k = 0; k < t->children[i].n_own_socks; k++)
-			fcntl(t->children[i].own_socks[k], F_SETFD, 0);
-	return 0;
+			fcntl(t->srcs[k].fd, F_SETFD, fl);
+	for (size_t i = 0; i < t->n_children; i++) {
+		const struct child *c = &t->children[i];
+		for (size_t k = 0; k < c->n_own_socks; k++)
+			fcntl(c->own_socks[k], F_SETFD, fl);
+		if (c->state != CH_RUNNING)
+			continue;
+		if (c->pidfd >= 0)
+			fcntl(c->pidfd, F_SETFD, fl);
+		if (c->ev_fd >= 0)
+			fcntl(c->ev_fd, F_SETFD, fl);
+	}
+}
+
+static bool knot_alive(pid_t pid, const char *name)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	size_t len;
+	char *cmd = read_file_limited(path, 1 << 16, &len);
+	bool ok = false;
+	if (cmd) {
+		/* argv is NUL-separated: look for "--name\0NAME\0" after lithos_knot */
+		bool is_knot = strstr(cmd, "lithos_knot") != NULL;
+		for (size_t i = 0; is_knot && i + 7 < len; i++) {
+			if (!memcmp(cmd + i, "--name", 7) && !strcmp(cmd + i + 7, name)) {
+				ok = true;
+				break;
+			}
+		}
+		free(cmd);
+	}
+	return ok;
 }
 
 static pid_t proc_ppid(pid_t pid)
@@ -222,6 +265,48 @@ static pid_t proc_ppid(pid_t pid)
 		sscanf(close_paren + 1, " %*c %d", &ppid);
 	free(st);
 	return ppid;
+}
+
+static bool fd_is_open(int fd)
+{
+	return fd >= 0 && fcntl(fd, F_SETFD, FD_CLOEXEC) == 0;
+}
+
+/* A running child of the tree before the exec.  pidfd and ev_fd are what
+ * the old image recorded (-1: none; -2: not recorded, a state file of an
+ * older tree).  The pid is the same process as before the exec when it is
+ * our child (a dead one stays a zombie until we reap it, the pid cannot be
+ * reused meanwhile) or when we hold its pidfd (the pidfd follows the
+ * process, not the pid: a knot dead meanwhile makes it readable).  Only
+ * without a record: our child?  (its parent in /proc/PID/stat); if not, a
+ * pidfd and the knot's command line checked after opening it, since the
+ * knot may have died and its pid been reused.  A knot found dead is marked
+ * lost: the tree handles its death before it looks at the configs. */
+static void take_knot(struct tree *t, struct child *c, int pidfd, int ev_fd)
+{
+	if (pidfd >= -1 && ev_fd >= -1 && (pidfd < 0 || fd_is_open(pidfd)) &&
+	    (ev_fd < 0 || fd_is_open(ev_fd))) {
+		c->pidfd = pidfd;
+		c->ev_fd = ev_fd;
+		return;
+	}
+	if (pidfd >= 0)
+		close(pidfd); /* recorded, but the event fd is not open */
+	/* restart-process-only: its fifo, if it has one */
+	tree_events_open(t, c, false);
+	if (c->pid <= 0 || proc_ppid(c->pid) == getpid())
+		return;
+	/* a knot adopted by an earlier tree is not our child: waitpid()
+	 * never reports it, its pidfd does */
+	c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+	if (c->pidfd >= 0 && !knot_alive(c->pid, c->name)) {
+		close(c->pidfd);
+		c->pidfd = -1;
+	}
+	if (c->pidfd < 0) {
+		log_warn("%s: its knot (pid %d) is gone", c->name, (int)c->pid);
+		c->lost = true;
+	}
 }
 
 int tree_load_state(struct tree *t, const char *path)
@@ -311,43 +396,20 @@ int tree_load_state(struct tree *t, const char *path)
 			char *tag = strtok_r(NULL, " ", &save), *inputs = strtok_r(NULL, " ", &save);
 			if (tag && inputs && !strcmp(tag, "inputs") && strcmp(inputs, "-"))
 				snprintf(c.inputs, sizeof(c.inputs), "%s", inputs);
+			char *ftag = strtok_r(NULL, " ", &save), *pfd = strtok_r(NULL, " ", &save),
+			     *efd = strtok_r(NULL, " ", &save);
+			bool have_fds = ftag && pfd && efd && !strcmp(ftag, "fds");
 			c.pidfd = -1;
 			c.ev_fd = -1;
 			c.wanted = true;
-			/* a knot adopted by an earlier tree is not our child:
-			 * waitpid() never reports it, its pidfd does */
-			if (c.state == CH_RUNNING && c.pid > 0 && proc_ppid(c.pid) != getpid())
-				c.pidfd = (int)syscall(SYS_pidfd_open, c.pid, 0);
-			/* restart-process-only: its fifo, if it has one */
 			if (c.state == CH_RUNNING)
-				tree_events_open(t, &c, false);
+				take_knot(t, &c, have_fds ? atoi(pfd) : -2, have_fds ? atoi(efd) : -2);
 			VEC_PUSH(t->children, t->n_children, c);
 		}
 	}
 	free(line);
 	fclose(f);
 	return 0;
-}
-
-static bool knot_alive(pid_t pid, const char *name)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	size_t len;
-	char *cmd = read_file_limited(path, 1 << 16, &len);
-	bool ok = false;
-	if (cmd) {
-		/* argv is NUL-separated: look for "--name\0NAME\0" after lithos_knot */
-		bool is_knot = strstr(cmd, "lithos_knot") != NULL;
-		for (size_t i = 0; is_knot && i + 7 < len; i++) {
-			if (!memcmp(cmd + i, "--name", 7) && !strcmp(cmd + i + 7, name)) {
-				ok = true;
-				break;
-			}
-		}
-		free(cmd);
-	}
-	return ok;
 }
 
 /* After a crash: knots of this tree (they have a pid file in our runtime

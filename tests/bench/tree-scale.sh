@@ -51,7 +51,9 @@
 # copied first), BENCH_KEEP=1 keeps the temp dir, BENCH_PERF=1 records
 # `perf record -a --call-graph dwarf` during the reloads and
 # writes the tree's flat profile to the temp dir (use with BENCH_KEEP=1;
-# perf adds to every figure measured meanwhile).  Needs root, lxc,
+# perf adds to every figure measured meanwhile), BENCH_STRACE=1 adds two
+# reloads after the timed ones (nothing changed; entry BENCH_RELOADS+1
+# changed) under `strace -p` of the tree and counts its system calls.  Needs root, lxc,
 # busybox-static, python3 (log stamps) and ~4 free pids per instance.
 set -eu
 . "$(dirname "$0")/lib.sh"
@@ -327,6 +329,72 @@ status_reloads_v() { # -> SR
 	return 0
 }
 log_mark() { echo "==== mark $1" >>"$LOG"; }
+# strace_reload ENTRY-INDEX LABEL: one reload (0: nothing changed, else
+# entry ENTRY-INDEX switched) with `strace -tt -p` on the tree (not its
+# children) until it is applied and 0.5 s more; the system calls counted
+# from the trace: all of them, and those from the execve to the "Reloaded"
+# log line (the new image reading its state); appended to STRACE_SAY
+strace_reload() {
+	local ent= f=$D/strace.$2 sp okc k args r0 t0
+	if [ "$1" -gt 0 ]; then
+		ent=$(ename "$1")
+		CHANGED="$CHANGED$ent "
+	fi
+	status_reloads_v
+	r0=$SR
+	write_processes
+	strace -tt -s 160 -o "$f" -p "$TREE" 2>/dev/null &
+	sp=$!
+	now_v
+	t0=$NOW
+	until grep -q '^TracerPid:[[:space:]]*[1-9]' "/proc/$TREE/status"; do
+		[ $((NOW - t0)) -lt 10000000 ] || bench_die "strace did not attach"
+		nap 0.01
+		now_v
+	done
+	kill -QUIT "$TREE"
+	while :; do
+		status_reloads_v
+		okc=10
+		if [ -n "$ent" ]; then
+			okc=0
+			for k in 0 1 2 3 4 5 6 7 8 9; do
+				app_v "s.$ent.$k"
+				[ -n "$APP" ] || break
+				args=()
+				mapfile -d '' args 2>/dev/null <"/proc/$APP/cmdline" || break
+				[ "${args[1]:-}" = 100001 ] || break
+				okc=$((okc + 1))
+			done
+		fi
+		[ "${SR:-0}" -gt "$r0" ] && [ "$okc" -eq 10 ] && break
+		now_v
+		[ $((NOW - t0)) -lt 60000000 ] || bench_die "traced reload $2: not applied after 60 s"
+		nap 0.01
+	done
+	nap 0.5
+	kill -INT "$sp"
+	wait "$sp" || true
+	STRACE_SAY="$STRACE_SAY$(awk -v what="$2" '
+		/resumed>|^[0-9:.]+ (\+\+\+|---)/ { next }
+		{ name = $2; sub(/\(.*/, "", name); all++; tot[name]++ }
+		!inexec && name == "execve" { inexec = 1 }
+		inexec == 1 { ex++; exn[name]++ }
+		inexec == 1 && /Reloaded \(pid/ { inexec = 2 }
+		function top(a, n,   k, out, best, bk, i) {
+			out = ""
+			for (i = 0; i < 6; i++) {
+				best = 0
+				for (k in a) if (a[k] > best) { best = a[k]; bk = k }
+				if (!best) break
+				out = out (out ? ", " : "") bk " " best
+				delete a[bk]
+			}
+			return out
+		}
+		END { printf "| %s | %d (%s) | %d (%s) |\n", what, all, top(tot), ex, top(exn) }' "$f")
+"
+}
 # epoch seconds (ms) of the log lines after mark MARK matching ERE: "t line"
 log_times() { # MARK ERE
 	awk -v m="==== mark $1" 'f; $0 == m { f = 1 }' "$LOG" | grep -E -- "$2" | "$PY" -c '
@@ -529,6 +597,13 @@ $([ -n "$l_start" ] && ms "$l_start" "$tdone" || echo -) $n_touched $exact $nrun
 			--percent-limit 0.5 2>/dev/null | grep -v '^$' >"$D/perf.txt" || true
 		bench_note "perf report: $D/perf.txt"
 	fi
+	# two more reloads, traced (BENCH_STRACE=1): a no-op one and one that
+	# changes entry RELOADS+1; not in the timings above
+	STRACE_SAY=
+	if [ "${BENCH_STRACE:-0}" = 1 ] && command -v strace >/dev/null; then
+		strace_reload 0 noop
+		[ "$NE" -gt $((RELOADS + 1)) ] && strace_reload $((RELOADS + 1)) entry
+	fi
 
 	# ---- crash to restart
 	: >"$D/crash"
@@ -640,6 +715,14 @@ $([ -n "$l_start" ] && ms "$l_start" "$tdone" || echo -) $n_touched $exact $nrun
 	awk 'NR > 1' "$D/reloads" >"$D/reloads.changed"
 	say ""
 	say "Reloads changing one entry, medians of $RELOADS: signal -> running again $(col_stats "$D/reloads.changed" 3 | cut -d' ' -f1) ms, signal -> new status.json $(col_stats "$D/reloads.changed" 4 | cut -d' ' -f1) ms, tree reconcile (log) $(col_stats "$D/reloads.changed" 7 | cut -d' ' -f1) ms (got signal -> re-executed $(col_stats "$D/reloads.changed" 5 | cut -d' ' -f1), re-executed -> last SIGTERM $(col_stats "$D/reloads.changed" 6 | cut -d' ' -f1)); tree CPU per reload $(col_stats "$D/reloads.changed" 14 | cut -d' ' -f1) ms; no-op reload: signal -> new status.json $(awk 'NR == 1 { print $4 }' "$D/reloads") ms, tree CPU $(awk 'NR == 1 { print $14 }' "$D/reloads") ms."
+	if [ -n "$STRACE_SAY" ]; then
+		say ""
+		say "System calls of the tree (strace -tt -p, the tree alone, BENCH_STRACE=1; two more reloads after the timed ones):"
+		say ""
+		say "| reload | all, signal -> applied + 0.5 s (top) | execve -> \"Reloaded\" log line (top) |"
+		say "|---|---|---|"
+		printf '%s' "$STRACE_SAY" >>"$REPORT"
+	fi
 	say ""
 	say "Crash to restart (SIGKILL of the process; ms; $CRASHES rounds each):"
 	say ""
