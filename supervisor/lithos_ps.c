@@ -19,6 +19,8 @@
 struct row {
 	char *f[11];
 	pid_t init;
+	int main_pid; /* status.json's main_pid (optional): > 0 the process's
+		       * pid in the container, -1 down, 0 init's first child */
 	long long mem;
 	double cpu;
 	bool unknown;
@@ -56,6 +58,8 @@ static void read_status(const char *path, struct row **rows, size_t *n)
 			for (int f = 0; f < 11; f++)
 				if (!r.f[f] && !strcmp(k->value, keys[f]))
 					r.f[f] = xstrdup(v->value);
+			if (!strcmp(k->value, "main_pid"))
+				r.main_pid = atoi(v->value);
 		}
 		bool complete = true;
 		for (int f = 0; f < 11; f++)
@@ -108,20 +112,11 @@ static void cgroup_stats(const struct master_config *m, enum cgroup_version v, c
 	r->cpu = ns >= 0 ? (double)ns / 1e9 : -1;
 }
 
-/* The process (first child of the container's init) as its own pid
- * namespace numbers it: the last field of NSpid. */
-static int pid_inside(pid_t init)
+/* A process as its own pid namespace numbers it: the last field of NSpid. */
+static int ns_pid(int pid)
 {
-	if (init <= 0)
-		return 0;
-	char path[96];
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)init, (int)init);
-	char *kids = read_file_limited(path, 4096, NULL);
-	int child = kids ? atoi(kids) : 0;
-	free(kids);
-	if (child <= 0)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/status", child);
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
 	char *st = read_file_limited(path, 1 << 16, NULL);
 	char *ns = st ? strstr(st, "NSpid:") : NULL;
 	int inside = 0;
@@ -136,6 +131,37 @@ static int pid_inside(pid_t init)
 	}
 	free(st);
 	return inside;
+}
+
+/* The process in its container's pid namespace.  After a restart in place
+ * the tree has its pid from lithos_init (main_pid > 0): it is taken if it
+ * is a child of the container's init (what earlier runs left behind are
+ * children too, listed first; and the number comes through a fifo the
+ * process could write to), else 0.  Without a restart in place the
+ * process is the first thing init started: its first child.  0 when the
+ * process is down. */
+static int pid_inside(pid_t init, int main_pid)
+{
+	if (init <= 0 || main_pid < 0)
+		return 0;
+	char path[96];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)init, (int)init);
+	char *kids = read_file_limited(path, 1 << 16, NULL);
+	int found = 0;
+	for (char *p = kids, *end; p && *p && !found; p = end) {
+		long child = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		if (child <= 0)
+			continue;
+		int inside = ns_pid((int)child);
+		if (!main_pid || inside == main_pid)
+			found = inside;
+		if (!main_pid)
+			break;
+	}
+	free(kids);
+	return found;
 }
 
 static void json_str(const char *s)
@@ -260,7 +286,7 @@ int main(int argc, char **argv)
 			json_str(r->f[4]);
 			double started = strtod(r->f[6], NULL);
 			printf(",\"knot_pid\":%s,\"init_pid\":%d,\"pid_in_container\":%d,\"uptime\":%.0f,\"starts\":%s,\"restarts\":%llu,\"failures\":%s,\"memory\":%lld,\"cpu_seconds\":%.3f,\"attach\":",
-			       r->f[5], (int)r->init, pid_inside(r->init),
+			       r->f[5], (int)r->init, pid_inside(r->init, r->main_pid),
 			       started > 0 ? (double)now - started : 0.0, r->f[7],
 			       strtoull(r->f[7], NULL, 10) ? strtoull(r->f[7], NULL, 10) - 1 : 0ULL,
 			       r->f[9], r->mem, r->cpu);

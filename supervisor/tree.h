@@ -83,6 +83,10 @@ struct child {
 			     * lithos_init restarts it in the container */
 	char *restore_dir;  /* this start is a CRIU restore from there */
 	bool lost;          /* adopted knot found dead at a reload */
+	int main_pid;       /* restart-process-only: the process's pid in its
+			     * container from lithos_init's last "start" (also
+			     * in knots/NAME.main); 0: not restarted in place
+			     * (status.json: -1 while the process is down) */
 };
 
 struct tree {
@@ -134,6 +138,7 @@ void kill_stale_init(struct tree *t, const char *lxc_name);
 void tree_events_open(struct tree *t, struct child *c, bool create);
 void tree_events_read(struct tree *t, struct child *c);
 void tree_events_close(struct tree *t, struct child *c, bool remove);
+void tree_main_pid_load(struct tree *t, struct child *c);
 
 /* tree_ports.c */
 int ports_acquire(struct tree *t, struct child *c, const struct want *w, int **fds_out,

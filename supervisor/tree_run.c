@@ -347,6 +347,9 @@ void tree_cleanup_instance(struct tree *t, const char *lxc_name, bool remove_dir
 		kf = knot_file(t, lxc_name, "events");
 		unlink(kf);
 		free(kf);
+		kf = knot_file(t, lxc_name, "main");
+		unlink(kf);
+		free(kf);
 	}
 }
 
@@ -398,8 +401,39 @@ static void process_died_in_place(struct tree *t, struct child *c, int code)
 		stdio_log_line(&t->setup.master, &w->sb->cfg, "%s: exited with %d", c->name, code);
 }
 
+/* The pid lithos_init reported last, for lithos_ps: after a restart in
+ * place the process is not always init's first child (what the process
+ * left behind stays).  In knots/NAME.main for a tree adopting it after a
+ * crash. */
+static void set_main_pid(struct tree *t, struct child *c, int pid)
+{
+	c->main_pid = pid;
+	char *f = knot_file(t, c->lxc_name, "main");
+	if (pid <= 0) {
+		unlink(f);
+	} else {
+		int fd = open(f, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+		if (fd >= 0) {
+			dprintf(fd, "%d\n", pid);
+			close(fd);
+		}
+	}
+	free(f);
+}
+
+void tree_main_pid_load(struct tree *t, struct child *c)
+{
+	char *f = knot_file(t, c->lxc_name, "main");
+	char *s = read_file_limited(f, 64, NULL);
+	int pid = s ? atoi(s) : 0;
+	c->main_pid = pid > 0 ? pid : 0;
+	free(s);
+	free(f);
+}
+
 static void process_started_in_place(struct tree *t, struct child *c, int pid)
 {
+	set_main_pid(t, c, pid);
 	c->starts++;
 	c->proc_down = false;
 	c->started_at = now_mono();
@@ -510,6 +544,8 @@ int tree_start(struct tree *t, struct child *c, struct want *w)
 	}
 	char *status = knot_file(t, w->lxc_name, "status");
 	unlink(status);
+	if (c->main_pid)
+		set_main_pid(t, c, 0);
 	/* restart-process-only: lithos_init's events, through the knot */
 	tree_events_close(t, c, false);
 	c->proc_down = false;
@@ -1012,11 +1048,12 @@ void tree_write_status(struct tree *t)
 		json_str(f, c->sandbox);
 		fprintf(f, ",\"process\":");
 		json_str(f, c->proc);
-		fprintf(f, ",\"state\":\"%s%s\",\"knot_pid\":%d,\"started\":%.3f,\"starts\":%llu,\"deaths\":%llu,\"failures\":%llu,\"last_exit\":%d}",
+		fprintf(f, ",\"state\":\"%s%s\",\"knot_pid\":%d,\"started\":%.3f,\"starts\":%llu,\"deaths\":%llu,\"failures\":%llu,\"last_exit\":%d,\"main_pid\":%d}",
 			st[c->state], c->state == CH_RUNNING && c->term_sent ? "-stopping" : "",
 			(int)c->pid, c->state == CH_RUNNING ? (double)rt.tv_sec - (mono - c->started_at) : 0.0,
 			(unsigned long long)c->starts, (unsigned long long)c->deaths,
-			(unsigned long long)c->failures, c->last_exit);
+			(unsigned long long)c->failures, c->last_exit,
+			c->state != CH_RUNNING ? 0 : c->proc_down ? -1 : c->main_pid);
 	}
 	/* configured instances a checkpoint stopped here (lithos_checkpoint):
 	 * no child, listed so that lithos_ps shows where they are */

@@ -169,8 +169,8 @@ int tree_save_state(struct tree *t, const char *path)
 		free(tmp);
 		return -1;
 	}
-	/* 2: each child line ends with "fds PIDFD EVFD" (older trees stop
-	 * reading a child line after its inputs) */
+	/* 2: each child line ends with "fds PIDFD EVFD main PID" (older trees
+	 * stop reading a child line after its inputs) */
 	fprintf(f, "lithos-tree-state 2\n");
 	fprintf(f, "reloads %llu\n", (unsigned long long)t->reloads);
 	for (size_t k = 0; k < t->n_ports; k++)
@@ -198,7 +198,7 @@ int tree_save_state(struct tree *t, const char *path)
 		 * across the exec: the next image takes them as they are
 		 * instead of probing every knot (-1: an own child, no fifo) */
 		bool run = c->state == CH_RUNNING;
-		fprintf(f, " fds %d %d\n", run ? c->pidfd : -1, run ? c->ev_fd : -1);
+		fprintf(f, " fds %d %d main %d\n", run ? c->pidfd : -1, run ? c->ev_fd : -1, c->main_pid);
 	}
 	int bad = ferror(f);
 	if (fclose(f) != 0 || bad || rename(tmp, path) < 0) {
@@ -294,6 +294,8 @@ static void take_knot(struct tree *t, struct child *c, int pidfd, int ev_fd)
 		close(pidfd); /* recorded, but the event fd is not open */
 	/* restart-process-only: its fifo, if it has one */
 	tree_events_open(t, c, false);
+	if (c->ev_fd >= 0)
+		tree_main_pid_load(t, c);
 	if (c->pid <= 0 || proc_ppid(c->pid) == getpid())
 		return;
 	/* a knot adopted by an earlier tree is not our child: waitpid()
@@ -399,6 +401,9 @@ int tree_load_state(struct tree *t, const char *path)
 			char *ftag = strtok_r(NULL, " ", &save), *pfd = strtok_r(NULL, " ", &save),
 			     *efd = strtok_r(NULL, " ", &save);
 			bool have_fds = ftag && pfd && efd && !strcmp(ftag, "fds");
+			char *mtag = strtok_r(NULL, " ", &save), *mpid = strtok_r(NULL, " ", &save);
+			if (mtag && mpid && !strcmp(mtag, "main") && atoi(mpid) > 0)
+				c.main_pid = atoi(mpid);
 			c.pidfd = -1;
 			c.ev_fd = -1;
 			c.wanted = true;
@@ -451,6 +456,8 @@ void tree_adopt_orphans(struct tree *t)
 				c.pidfd = pfd;
 				c.ev_fd = -1;
 				tree_events_open(t, &c, false);
+				if (c.ev_fd >= 0)
+					tree_main_pid_load(t, &c);
 				c.started_at = now_mono();
 				c.restart_timeout = 1;
 				c.kill_timeout = 5;

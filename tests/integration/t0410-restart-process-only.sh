@@ -10,6 +10,11 @@
 # - each death and start shows like a container's: metrics (started 3,
 #   deaths 2, failures 2), lithos_ps (starts 3, restarts 2), the start and
 #   exit lines in the sandbox's stdio log and the tree log;
+# - its first run (version 1) leaves a process behind (sleep 999 &), which
+#   stays in the container as init's first child: lithos_ps's
+#   pid_in_container is the current process's pid nevertheless (run 3's),
+#   also in the tree that adopts it after a crash, and run 4's after that,
+#   also after a reload;
 # - SIGKILL of the tree: a new tree adopts the container, and a death after
 #   that is still restarted in place and counted by the new tree;
 # - a reload with a changed config replaces the whole container (new init,
@@ -40,6 +45,7 @@ arguments:
     n=\$((n + 1))
     echo \$n >/tmp/count
     echo "rpo run \$n version \$VERSION pid \$\$ lithos-pid \$MY_PID"
+    if [ \$n -eq 1 ] && [ "\$VERSION" = 1 ]; then sleep 999 & fi
     [ \$n -ge 3 ] && exec sleep 1000
     exit 7
 restart-process-only: true
@@ -60,6 +66,11 @@ EOF
 N=s.rpo.0
 LOG=$STDIO_LOG_DIR/s.log
 runs() { grep -E "^rpo run [0-9]+ version $1 " "$LOG" 2>/dev/null; }
+run_pid() { runs 1 | awk -v n="$1" '$3 == n { print $7 }'; } # in the container
+ns_pid() { awk '/^NSpid:/ { print $NF }' "/proc/$1/status" 2>/dev/null; }
+kids() { local i; i=$(tt_init_pid $N); cat "/proc/$i/task/$i/children" 2>/dev/null; }
+# host pid of the child of the container's init numbered $1 inside
+kid_inside() { local c; for c in $(kids); do [ "$(ns_pid "$c")" = "$1" ] && echo "$c"; done; }
 
 tt_start_tree || bail_out "lithos_tree did not start"
 ok 0 "lithos_tree started (pid $TREE)"
@@ -76,6 +87,13 @@ bad=$(runs 1 | awk '$7 != $9')
 is "$bad" "" "@{lithos:pid} is the process's exact pid at every start"
 is "$(runs 1 | awk '{print $7}' | sort -u | wc -l)" 3 "three different pids for three starts"
 is "$(lxc-attach -P "$LXCPATH" -n $N -- /bin/cat /tmp/count 2>&1)" 3 "lxc-attach: /tmp/count is 3 in the running container"
+# what run 1 left behind is init's first child, the current process after it
+p3=$(run_pid 3)
+first=$(kids | awk '{ print $1 }')
+leftover=$(ns_pid "$first")
+ok $([ -n "$leftover" ] && [ "$leftover" != "$p3" ] && [ "$(cat /proc/$first/comm)" = sleep ] && echo 0 || echo 1) \
+	"run 1 left a process behind (pid $leftover inside), listed first among init's children ($(kids))"
+is "$(tt_ps s/rpo.0 pid_in_container)" "$p3" "lithos_ps: pid_in_container is the current process (run 3's pid $p3), not the leftover"
 
 # restart-timeout: each start at least 1 s after the previous one
 times=$(tt_log_times 'Started s/rpo\.0 \(knot|Restarted s/rpo\.0 in its container')
@@ -102,11 +120,16 @@ tt_start_tree || bail_out "second lithos_tree did not start"
 tt_wait_for 10 'grep -q "Adopted s/rpo.0" "$TREE_LOG"'
 ok $? "the new tree adopted s/rpo.0"
 is "$(tt_init_pid $N)" "$init0" "adopted: same container"
-app=$(tt_app_pid $N)
+is "$(tt_ps s/rpo.0 pid_in_container)" "$p3" "lithos_ps after the adoption: pid_in_container is still run 3's ($p3)"
+app=$(kid_inside "$p3")
 kill -KILL "$app"
-tt_wait_for 10 '[ "$(runs 1 | wc -l)" -ge 4 ] && [ -n "$(tt_app_pid $N)" ] && [ "$(tt_app_pid $N)" != "$app" ]'
+tt_wait_for 10 '[ "$(runs 1 | wc -l)" -ge 4 ] && [ -n "$(kid_inside "$(run_pid 4)")" ]'
 ok $? "after adoption the killed process was restarted (run 4)"
 is "$(tt_init_pid $N)" "$init0" "still the same container"
+tt_wait_for 5 '[ "$(tt_ps s/rpo.0 pid_in_container)" = "$(run_pid 4)" ]'
+ok $? "lithos_ps: pid_in_container is run 4's ($(run_pid 4); leftover $leftover)"
+tt_quit || bail_out "reload failed"
+is "$(tt_init_pid $N) $(tt_ps s/rpo.0 pid_in_container)" "$init0 $(run_pid 4)" "a reload changing nothing: same container, pid_in_container still run 4's"
 tt_wait_for 5 'grep -q "s/rpo.0: exited with 137$" "$LOG"'
 ok $? "the adopting tree wrote the death (137) into the stdio log"
 tt_wait_for 5 '[ "$(tt_ps s/rpo.0 failures)" = 1 ]'
