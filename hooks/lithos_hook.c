@@ -11,13 +11,18 @@
  *               applies those flags to read-only bind mounts only)
  *
  * pre-start (fresh state dir, statedir volumes, persistent mkdirs,
- * resolv.conf and hosts) and post-stop (remove the state dir) are no longer
- * in the configs lithos writes: lithos_cmd and lithos_knot do that work in
- * process (prestart.c); the hook types stay for starting a lithos config by
- * hand with lxc-start or lxc-execute.
+ * resolv.conf and hosts) and post-stop (remove the state dir) are not in
+ * the configs lithos_tree and lithos_cmd write: lithos_cmd and lithos_knot
+ * do that work in process (prestart.c).  They are in the standalone configs
+ * (lithos_lxcconf --standalone, the lxc-create template) that lxc-start
+ * runs with no lithos around, and serve to start any lithos config by hand.
+ *
+ *   destroy     (standalone only) remove the container's directory, which
+ *               LXC keeps when it does not manage the rootfs
  *
  * Exit codes: 0 ok, 2 usage, 3 config unreadable, 4 state dir, 5 resolv.conf
- * or hosts, 6 after-setup-command failed, 7 volume directory, 8 remount.
+ * or hosts, 6 after-setup-command failed, 7 volume directory, 8 remount,
+ * 9 container directory not removed.
  */
 #include "paths.h"
 #include "prestart.h"
@@ -40,6 +45,11 @@
 #define EXIT_CONFIG 3
 #define EXIT_AFTER_SETUP 6
 #define EXIT_REMOUNT 8
+#define EXIT_DESTROY 9
+
+/* what the lxc-create template (templates/lxc-lithos.in) puts into the
+ * container directories it makes */
+#define LITHOS_TEMPLATE_MARKER "lithos.template"
 
 static const char *hook_name = "lithos_hook";
 
@@ -217,6 +227,31 @@ static int run_logged(struct hookcfg *h, int (*fn)(const struct hookcfg *, char 
 	return rc;
 }
 
+/* destroy (standalone containers only): LXC removes nothing of a container
+ * whose rootfs it does not manage (lxc.rootfs.managed = 0, the image must
+ * stay); lxc-destroy runs this hook, on the host, once the container is
+ * stopped.  It removes the container's directory (the config's), never
+ * crossing a mount point or following a symlink, and only when the
+ * lxc-create template made it (its lithos.template marker). */
+static int destroy_hook(struct hookcfg *h, const char *conf)
+{
+	char *dir = path_dirname(conf);
+	char *marker = path_join(dir, LITHOS_TEMPLATE_MARKER);
+	int rc = 0;
+	struct stat st;
+	if (lstat(marker, &st) < 0 || !S_ISREG(st.st_mode)) {
+		logmsg(h, "%s has no %s marker (not made by lxc-create -t lithos); not removing it", dir,
+		       LITHOS_TEMPLATE_MARKER);
+		rc = EXIT_DESTROY;
+	} else if (remove_tree(dir) < 0) {
+		logmsg(h, "Cannot remove %s: %s", dir, strerror(errno));
+		rc = EXIT_DESTROY;
+	}
+	free(marker);
+	free(dir);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	const char *type = getenv("LXC_HOOK_TYPE");
@@ -233,12 +268,21 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: cannot read lithos settings from %s\n", hook_name, conf);
 		return EXIT_CONFIG;
 	}
-	if (!strcmp(type, "pre-start"))
-		return run_logged(&h, prestart_run);
+	if (!strcmp(type, "pre-start")) {
+		/* LXC runs no post-stop after a failed pre-start: leave no half
+		 * made state dir behind */
+		int rc = run_logged(&h, prestart_run);
+		char *err = NULL;
+		if (rc && poststop_run(&h, &err))
+			free(err);
+		return rc;
+	}
 	if (!strcmp(type, "start-host"))
 		return start_host(&h);
 	if (!strcmp(type, "mount"))
 		return mount_hook(&h);
+	if (!strcmp(type, "destroy"))
+		return destroy_hook(&h, conf);
 	if (!strcmp(type, "post-stop"))
 		return run_logged(&h, poststop_run);
 	fprintf(stderr, "%s: unknown hook type %s\n", hook_name, type);

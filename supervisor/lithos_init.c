@@ -1,6 +1,6 @@
 /* lithos_init: pid 1 of every lithos container.
  *
- *   /dev/.lithos-init [--stdio IN,OUT,ERR] [--pid-env NAME]...
+ *   /dev/.lithos-init [--unescape] [--stdio IN,OUT,ERR] [--pid-env NAME]...
  *                     [--listen FD,HOST,PORT,BACKLOG,FLAGS]... [--events-fd FD]
  *                     [--restart-timeout SECS] -- PROGRAM ARGS...
  *
@@ -36,6 +36,11 @@
  *                       start it again in the same container, at least S
  *                       seconds after its previous start; only SIGTERM,
  *                       SIGINT, SIGHUP or SIGPWR (a stop) end the container
+ *
+ *   --unescape          (first, from lxc.init.cmd of a standalone container,
+ *                       which LXC splits at spaces) every later argument
+ *                       is percent-encoded: %XX is the byte XX, %00 alone
+ *                       an empty argument
  *
  * fds above 2 that are not named above (tcp-ports' sockets) are passed to
  * the process as they are.  Messages of its own go to the process's stderr.
@@ -123,9 +128,47 @@ static int parse_int(const char *s, int *out)
 	return 0;
 }
 
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* --unescape: %XX to the byte, in place (%00 ends the string: an empty
+ * argument).  -1 on a malformed escape. */
+static int unescape(char *s)
+{
+	char *w = s;
+	for (char *r = s; *r; r++) {
+		if (*r != '%') {
+			*w++ = *r;
+			continue;
+		}
+		int hi = hexval(r[1]), lo = hi < 0 ? -1 : hexval(r[2]);
+		if (lo < 0)
+			return -1;
+		*w++ = (char)(hi * 16 + lo);
+		if (!w[-1])
+			return 0;
+		r += 2;
+	}
+	*w = 0;
+	return 0;
+}
+
 static int parse_args(int argc, char **argv)
 {
 	int i = 1;
+	if (i < argc && !strcmp(argv[i], "--unescape")) {
+		for (int k = ++i; k < argc; k++)
+			if (unescape(argv[k]) < 0)
+				return -1;
+	}
 	for (; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--")) {

@@ -1,5 +1,6 @@
 /* lithos_lxcconf: print the lxc.conf compiled for one instance, so users
- * can read exactly what will run. */
+ * can read exactly what will run; with --standalone, the config of a
+ * container lxc-start runs with no lithos around (templates/lxc-lithos). */
 #include "cmdload.h"
 #include "host.h"
 #include "instance.h"
@@ -9,9 +10,23 @@
 #include <getopt.h>
 #include <string.h>
 
+/* What LXC and the paths built from it (state dir, log, cgroup) take. */
+static bool valid_container_name(const char *s)
+{
+	if (!*s || *s == '.' || strlen(s) > 200)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' || *s == '-'))
+			return false;
+	return true;
+}
+
 static void usage(FILE *out)
 {
-	fputs("Usage: lithos_lxcconf [--master FILE] [--cgroup-version 1|2] SANDBOX NAME [INDEX]\n"
+	fputs("Usage: lithos_lxcconf [--master FILE] [--cgroup-version 1|2]\n"
+	      "                      [--standalone [--container-name CT] [--lxc-path DIR]]\n"
+	      "                      SANDBOX NAME [INDEX]\n"
 	      "\n"
 	      "Print the lxc.conf that lithos compiles for instance INDEX (default 0)\n"
 	      "of process NAME in SANDBOX. For a Command entry the instance is the one\n"
@@ -20,6 +35,13 @@ static void usage(FILE *out)
 	      "Options:\n"
 	      "  --master FILE          master config (default /etc/lithos/master.yaml)\n"
 	      "  --cgroup-version 1|2   emit cgroup v1 or v2 keys instead of the host's\n"
+	      "  --standalone           a config lxc-start runs with no lithos around\n"
+	      "                         (lxc.init.cmd, pre-start/post-stop hooks, console\n"
+	      "                         logged); what the lxc-create template writes\n"
+	      "  --container-name CT    standalone: the LXC container's name (default\n"
+	      "                         SANDBOX.NAME.INDEX)\n"
+	      "  --lxc-path DIR         standalone: the LXC path the container is in\n"
+	      "                         (default the master's lxc-path or LXC's)\n"
 	      "  -h, --help             show this help\n",
 	      out);
 }
@@ -29,10 +51,14 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "master", required_argument, NULL, 'm' },
 		{ "cgroup-version", required_argument, NULL, 'g' },
+		{ "standalone", no_argument, NULL, 's' },
+		{ "container-name", required_argument, NULL, 'n' },
+		{ "lxc-path", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *master = NULL;
+	const char *master = NULL, *ct_name = NULL, *lxc_path = NULL;
+	bool standalone = false;
 	int cgv = 0, c;
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
@@ -46,6 +72,15 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 's':
+			standalone = true;
+			break;
+		case 'n':
+			ct_name = optarg;
+			break;
+		case 'p':
+			lxc_path = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -56,6 +91,19 @@ int main(int argc, char **argv)
 	}
 	if (argc - optind < 2 || argc - optind > 3) {
 		usage(stderr);
+		return 2;
+	}
+	if ((ct_name || lxc_path) && !standalone) {
+		fprintf(stderr, "lithos_lxcconf: --container-name and --lxc-path go with --standalone\n");
+		return 2;
+	}
+	if (ct_name && !valid_container_name(ct_name)) {
+		fprintf(stderr, "lithos_lxcconf: container name \"%s\" is not valid; expected letters, digits, '.', '_' and '-', not starting with '.'\n",
+			ct_name);
+		return 2;
+	}
+	if (lxc_path && (lxc_path[0] != '/' || strpbrk(lxc_path, "\n\r"))) {
+		fprintf(stderr, "lithos_lxcconf: --lxc-path %s is not an absolute path\n", lxc_path);
 		return 2;
 	}
 	struct diags d = { 0 };
@@ -87,6 +135,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lithos_lxcconf: %s\n", err);
 		return 1;
 	}
+	if (lxc_path) {
+		free(h.lxc_path);
+		h.lxc_path = xstrdup(lxc_path);
+	}
+	if (ct_name) {
+		free(in.lxc_name);
+		in.lxc_name = xstrdup(ct_name);
+	}
 	if (cgv && (enum cgroup_version)cgv != h.cgroup) {
 		/* the other version's device policy */
 		h.cgroup = cgv == 2 ? CGROUP_V2 : CGROUP_V1;
@@ -98,7 +154,10 @@ int main(int argc, char **argv)
 	}
 	struct buf conf = { 0 };
 	int rc = 0;
-	if (compile_instance(&el.master, &h, &in, cmd_pid ? getenv("TERM") : NULL, NULL, &conf, &d) < 0) {
+	int crc = standalone ? compile_instance_standalone(&el.master, &h, &in, &conf, &d)
+			     : compile_instance(&el.master, &h, &in, cmd_pid ? getenv("TERM") : NULL,
+						NULL, &conf, &d);
+	if (crc < 0) {
 		diags_print(stderr, &d);
 		rc = 1;
 	} else {

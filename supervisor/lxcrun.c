@@ -14,9 +14,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-int compile_instance(const struct master_config *m, const struct host_info *h,
-		     const struct instance *in, const char *term, const char *init_file,
-		     struct buf *conf, struct diags *d)
+static int compile(const struct master_config *m, const struct host_info *h,
+		   const struct instance *in, const char *term, const char *init_file,
+		   bool standalone, struct buf *conf, struct diags *d)
 {
 	size_t before = diags_count(d);
 	check_mount_targets(in->cc, in->image_root, d);
@@ -47,11 +47,25 @@ int compile_instance(const struct master_config *m, const struct host_info *h,
 		.base_template = h->base_template,
 		.userns_template = h->userns_template,
 		.devices_template = h->devices_template,
+		.standalone = standalone,
 	};
 	lxcconf_render(in, m, &f, conf, d);
 	free(state);
 	free(log);
 	return diags_count(d) > before ? -1 : 0;
+}
+
+int compile_instance(const struct master_config *m, const struct host_info *h,
+		     const struct instance *in, const char *term, const char *init_file,
+		     struct buf *conf, struct diags *d)
+{
+	return compile(m, h, in, term, init_file, false, conf, d);
+}
+
+int compile_instance_standalone(const struct master_config *m, const struct host_info *h,
+				const struct instance *in, struct buf *conf, struct diags *d)
+{
+	return compile(m, h, in, NULL, NULL, true, conf, d);
 }
 
 char *sandbox_stdio_log(const struct master_config *m, const struct sandbox_config *s)

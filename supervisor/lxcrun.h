@@ -15,6 +15,11 @@ int compile_instance(const struct master_config *m, const struct host_info *h,
 		     const struct instance *in, const char *term, const char *init_file,
 		     struct buf *conf, struct diags *d);
 
+/* The same for a container lxc-start runs with no lithos around (the
+ * lxc-create template, lithos_lxcconf --standalone): see lxc_facts. */
+int compile_instance_standalone(const struct master_config *m, const struct host_info *h,
+				const struct instance *in, struct buf *conf, struct diags *d);
+
 /* The sandbox's stdio log path (stdio-log-dir/SANDBOX.log). */
 char *sandbox_stdio_log(const struct master_config *m, const struct sandbox_config *s);
 

@@ -208,8 +208,30 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 
 	/* process */
 	buf_puts(out, "# the process\n");
-	if (!(in->is_command && cc->interactive))
+	if (f->standalone) {
+		/* lxc-start runs it with no lithos around: LXC's console,
+		 * logged, is its stdio (lxc-start -d would give it /dev/null) */
+		buf_printf(out, "lxc.console.logfile = %s/%s/console.log\n", f->lxc_path, in->lxc_name);
+		buf_puts(out, "lxc.init.cmd = ");
+		lxcconf_standalone_init_cmd(in, out);
+		buf_puts(out, "\n");
+		if (cc->n_secret_environ || cc->secret_environ_file)
+			diag_add(d, cf,
+				 cc->n_secret_environ ? cc->secret_environ_pos.line : cc->secret_environ_file_pos.line,
+				 cc->n_secret_environ ? cc->secret_environ_pos.col : cc->secret_environ_file_pos.col,
+				 "secret-environ: lithos decrypts secrets at each start and gives them to LXC in memory; expected no secrets in a standalone container (lxc-create -t lithos), whose config is a file");
+		if (cc->stdout_stderr_file)
+			buf_printf(out, "# stdout-stderr-file is not used standalone: the output is in console.log\n");
+		for (size_t i = 0; i < in->n_ports; i++) {
+			const struct tcp_port *t = in->ports[i].opts;
+			if (s->bridged_network && t->external)
+				diag_add(d, cf, t->pos.line, t->pos.col,
+					 "tcp-ports: port %u has external: true, which lithos_tree binds in the host's network namespace; expected external: false in a standalone container (lxc-create -t lithos)",
+					 in->ports[i].port);
+		}
+	} else if (!(in->is_command && cc->interactive)) {
 		buf_puts(out, "lxc.console.path = none\n");
+	}
 	buf_printf(out, "lxc.init.uid = %u\n", in->uid);
 	buf_printf(out, "lxc.init.gid = %u\n", in->gid);
 	if (has_newline(cc->workdir)) {
@@ -451,7 +473,17 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 	 * start and the state dir removed after it (from the #lithos lines
 	 * below): no pre-start and post-stop hooks, LXC runs each hook through
 	 * /bin/sh from a fork of its monitor (3-5 ms per hook) */
-	buf_puts(out, "# state dir, resolv.conf and hosts: made by lithos before the start, removed after\n");
+	if (f->standalone) {
+		buf_puts(out, "# state dir, resolv.conf and hosts: made by lithos_hook before the start,\n");
+		buf_puts(out, "# removed after the stop (standalone: no lithos runs this container)\n");
+		buf_printf(out, "lxc.hook.pre-start = %s\n", f->hook);
+		buf_printf(out, "lxc.hook.post-stop = %s\n", f->hook);
+		buf_puts(out, "# lxc-destroy: LXC keeps the directory of a container whose rootfs it\n");
+		buf_puts(out, "# does not manage (the image stays); the hook removes it\n");
+		buf_printf(out, "lxc.hook.destroy = %s\n", f->hook);
+	} else {
+		buf_puts(out, "# state dir, resolv.conf and hosts: made by lithos before the start, removed after\n");
+	}
 	if (has_mount_hook(in)) {
 		buf_printf(out, "# mount hook:%s%s\n",
 			   n_remounts ? " writable volumes nosuid,nodev,noexec" : "",
@@ -538,8 +570,47 @@ bool lxcconf_port_internal(const struct instance *in, const struct inst_port *p)
 	return !in->is_command && in->sandbox->bridged_network && !p->opts->external;
 }
 
+/* standalone: lithos_init binds every port but those lithos_tree binds in
+ * the host's namespace for a bridged sandbox (refused by lxcconf_render) */
+static bool port_in_init(const struct instance *in, const struct inst_port *p, bool standalone)
+{
+	if (standalone)
+		return !(in->sandbox->bridged_network && p->opts->external);
+	return lxcconf_port_internal(in, p);
+}
+
+static void init_argv(const struct instance *in, const int stdio[3], int events_fd,
+		      bool standalone, struct strlist *out);
+
 void lxcconf_init_argv(const struct instance *in, const int stdio[3], int events_fd,
 		       struct strlist *out)
+{
+	init_argv(in, stdio, events_fd, false, out);
+}
+
+void lxcconf_standalone_init_cmd(const struct instance *in, struct buf *out)
+{
+	struct strlist args = { 0 };
+	init_argv(in, NULL, -1, true, &args);
+	buf_puts(out, args.v[0]);
+	buf_puts(out, " --unescape");
+	for (size_t i = 1; i < args.n; i++) {
+		buf_puts(out, " ");
+		const unsigned char *a = (const unsigned char *)args.v[i];
+		if (!*a)
+			buf_puts(out, "%00");
+		for (; *a; a++) {
+			if (*a <= 0x20 || *a == 0x7f || *a == '%')
+				buf_printf(out, "%%%02X", *a);
+			else
+				buf_add(out, (const char *)a, 1);
+		}
+	}
+	strlist_free(&args);
+}
+
+static void init_argv(const struct instance *in, const int stdio[3], int events_fd,
+		      bool standalone, struct strlist *out)
 {
 	struct pos p0 = { 0, 0 };
 	strlist_push(out, LITHOS_INIT_IN_CONTAINER, p0);
@@ -558,7 +629,7 @@ void lxcconf_init_argv(const struct instance *in, const int stdio[3], int events
 	 * the others in the host's) */
 	for (size_t i = 0; i < in->n_ports; i++) {
 		const struct inst_port *ip = &in->ports[i];
-		if (!lxcconf_port_internal(in, ip))
+		if (!port_in_init(in, ip, standalone))
 			continue;
 		const struct tcp_port *o = ip->opts;
 		char flags[4], *fp = flags;

@@ -42,6 +42,10 @@ struct lxc_facts {
 	const char *base_template;  /* text of templates/base.conf */
 	const char *userns_template; /* text of templates/userns.conf */
 	const char *devices_template; /* templates/devices-v1.conf or -v2.conf */
+	bool standalone;            /* for lxc-start without lithos (the
+				     * lxc-create template): lxc.init.cmd,
+				     * pre-start/post-stop hooks, a console
+				     * logged to LXCPATH/NAME/console.log */
 };
 
 /* Render the config.  Returns 0, or -1 with problems in d (for instance a
@@ -60,6 +64,13 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
  * restart-process-only daemons), "--" and the process's argv. */
 void lxcconf_init_argv(const struct instance *in, const int stdio[3], int events_fd,
 		       struct strlist *out);
+
+/* Standalone: the value of lxc.init.cmd.  LXC splits it at spaces with no
+ * quoting, so lithos_init gets --unescape first and every later argument
+ * percent-encoded (%XX for bytes <= 0x20, 0x7f and %; an empty argument is
+ * %00).  Ports are bound by lithos_init: in the container's network
+ * namespace, or the host's for a host-network sandbox. */
+void lxcconf_standalone_init_cmd(const struct instance *in, struct buf *out);
 
 /* A tcp-port bound inside the container's network namespace by lithos_init
  * (external: false in a bridged sandbox, Daemons) rather than by the tree. */

@@ -6,8 +6,10 @@
  * (cgroup v2 host) byte for byte.  Rendering twice must give the same
  * bytes.  expected-init.txt holds the argv LXC execs as pid 1 (lithos_init
  * and its options, one argument per line) for stdio fds 70,71,72 and no
- * events fd.  Set LITHOS_UPDATE_GOLDEN=1 to rewrite the expected files (then
- * review the diff: they are the specification). */
+ * events fd.  A file `standalone` in a case renders the config lxc-start
+ * runs with no lithos around (lxc_facts.standalone).  Set
+ * LITHOS_UPDATE_GOLDEN=1 to rewrite the expected files (then review the
+ * diff: they are the specification). */
 #include "../tap.h"
 #include "config.h"
 #include "instance.h"
@@ -28,7 +30,7 @@ static char *slurp(const char *dir, const char *name, size_t *len)
 }
 
 static int render_case(const char *dir, const char *case_name, enum cgroup_version cg,
-		       struct buf *out, struct buf *init_out, struct diags *d)
+		       bool force_standalone, struct buf *out, struct buf *init_out, struct diags *d)
 {
 	size_t len;
 	struct master_config m;
@@ -53,6 +55,12 @@ static int render_case(const char *dir, const char *case_name, enum cgroup_versi
 	char *ctext = slurp(dir, "container.yaml", &len);
 	container_config_parse_buffer(&cc, "/images/app/v1/config/app.yaml", ctext, len, d);
 	free(ctext);
+
+	/* a file `standalone`: the config lxc-start runs with no lithos
+	 * around (lithos_lxcconf --standalone, the lxc-create template) */
+	char *sa = slurp(dir, "standalone", &len);
+	bool standalone = sa != NULL;
+	free(sa);
 
 	unsigned index = 0;
 	char *itext = slurp(dir, "index", &len);
@@ -80,6 +88,7 @@ static int render_case(const char *dir, const char *case_name, enum cgroup_versi
 				.image_hosts = IMAGE_FILE_REGULAR,
 				.base_template = "# (templates/base.conf)\n",
 				.userns_template = "# (templates/userns.conf)\n",
+				.standalone = force_standalone || standalone,
 			};
 			rc = lxcconf_render(&in, &m, &f, out, d);
 			if (init_out) {
@@ -132,12 +141,12 @@ int main(void)
 		for (int v = 1; v <= 2; v++) {
 			struct diags d = { 0 };
 			struct buf out = { 0 }, again = { 0 }, init = { 0 };
-			int rc = render_case(dir, names[i], v == 2 ? CGROUP_V2 : CGROUP_V1, &out,
+			int rc = render_case(dir, names[i], v == 2 ? CGROUP_V2 : CGROUP_V1, false, &out,
 					     v == 1 ? &init : NULL, &d);
 			if (!ok(rc == 0, "%s: renders for cgroup v%d", names[i], v))
 				diags_print(stdout, &d);
 			diags_free(&d);
-			render_case(dir, names[i], v == 2 ? CGROUP_V2 : CGROUP_V1, &again, NULL, &d);
+			render_case(dir, names[i], v == 2 ? CGROUP_V2 : CGROUP_V1, false, &again, NULL, &d);
 			diags_free(&d);
 			ok(out.len == again.len && !memcmp(buf_str(&out), buf_str(&again), out.len),
 			   "%s: v%d rendering is deterministic", names[i], v);
@@ -190,6 +199,26 @@ int main(void)
 		free(names[i]);
 	}
 	free(names);
+
+	/* standalone: a port lithos_tree would bind in the host's network
+	 * namespace (external: true, bridged) cannot be had */
+	{
+		char *dir = xasprintf("%s/04-bridged-daemon", root);
+		struct diags d = { 0 };
+		struct buf out = { 0 };
+		int rc = render_case(dir, "04-bridged-daemon", CGROUP_V2, true, &out, NULL, &d);
+		struct buf msg = { 0 };
+		for (size_t k = 0; k < d.n; k++)
+			buf_printf(&msg, "%s\n", d.v[k].msg);
+		ok(rc < 0 && d.n == 1 && strstr(buf_str(&msg), "tcp-ports: port 8081 has external: true") &&
+			   strstr(buf_str(&msg), "standalone"),
+		   "standalone: external: true port of a bridged sandbox refused (%s)", buf_str(&msg));
+		ok(d.n == 1 && d.v[0].line == 5, "standalone: the problem is at container.yaml line 5");
+		buf_free(&msg);
+		buf_free(&out);
+		diags_free(&d);
+		free(dir);
+	}
 	free(root);
 	return done_testing();
 }
