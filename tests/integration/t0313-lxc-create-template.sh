@@ -12,13 +12,19 @@
 #   read-only; its output in console.log; lxc-stop: STOPPED, state dir gone;
 # - lxc-start -F of the same container; a Command entry (exits by itself);
 #   another instance (--instance 1) with its own LITHOS_NAME;
+# - a bridged sandbox with a uid-map (own bridge, no uplink): eth0 with the
+#   instance's address, the veth on the bridge, after-setup-command run,
+#   the tcp-port bound by lithos_init in the container's namespace, the
+#   user namespace; veth and state dir gone after the stop; a port with
+#   external: true refused at create;
 # - lithos_ps does not list the template's containers (foreign to lithos);
 # - lxc-destroy removes the container dir (destroy hook) and leaves the
 #   image intact; without the marker the hook removes nothing;
 # - failures (unknown sandbox, unknown process, invalid container config,
 #   instance out of range, missing --sandbox) exit non-zero, name the
 #   file/object, and leave nothing in the LXC path.
-# TAP.  Needs root, LXC and busybox-static.
+# Traffic: only between the host and the container on the script's bridge.
+# TAP.  Needs root, LXC, busybox-static and iproute2.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/lib/itest.sh"
@@ -29,6 +35,25 @@ TEMPLATE=$top_builddir/templates/lxc-lithos
 command -v lxc-create >/dev/null 2>&1 || skip_all "lxc-create missing (apt-get install lxc)"
 export LITHOS_LXCCONF
 LITHOS_PS=$top_builddir/lithos_ps
+IP=$(command -v ip) || skip_all "ip (iproute2) is missing"
+
+# our own bridge on a free 10.232.N.0/24 (no uplink, no NAT)
+BR=lc$$
+BR=${BR:0:15}
+N=
+for i in $(seq 0 99); do
+	c=$(((($$ + i) % 100) + 120))
+	if ! "$IP" -4 addr show | grep -q "inet 10\.232\.$c\."; then
+		N=$c
+		break
+	fi
+done
+[ -n "$N" ] || bail_out "no free 10.232.N.0/24 for the test bridge"
+NET=10.232.$N
+ITEST_BRIDGES=$BR
+"$IP" link add "$BR" type bridge || bail_out "cannot create bridge $BR"
+"$IP" addr add "$NET.1/24" dev "$BR" &&
+	"$IP" link set "$BR" up || bail_out "cannot configure bridge $BR"
 
 itest_image
 itest_master
@@ -64,6 +89,52 @@ group-id: 1000
 executable: /bin/sh
 arguments: ["-c", "echo once ran; id -u; exit 3"]
 environ: {PATH: /bin}
+EOF
+
+cat >"$T/after.sh" <<EOF
+#!/bin/sh
+$IP -4 -o addr show >"$T/after.\$1" 2>&1
+EOF
+chmod 755 "$T/after.sh"
+itest_sandbox br <<EOF
+allow-users: [0]
+allow-groups: [0]
+allow-tcp-ports: [8080, 8081]
+uid-map: [{inside: 0, outside: 100000, count: 65536}]
+gid-map: [{inside: 0, outside: 100000, count: 65536}]
+bridged-network:
+  bridge: $BR
+  network: $NET.0/24
+  default-gateway: $NET.1
+  after-setup-command: [$T/after.sh, '@{container_ip}']
+EOF
+cat >>"$ETC/processes/br.yaml" <<EOF
+srv:
+  image: t/v1
+  config: /config/srv.yaml
+  ip-addresses: [$NET.10]
+ext:
+  image: t/v1
+  config: /config/ext.yaml
+  ip-addresses: [$NET.11]
+EOF
+cat >"$IMAGES/t/v1/config/srv.yaml" <<'EOF'
+kind: Daemon
+user-id: 0
+group-id: 0
+executable: /bin/sleep
+arguments: ["1000"]
+tcp-ports:
+  8080: {fd: 3}
+EOF
+cat >"$IMAGES/t/v1/config/ext.yaml" <<'EOF'
+kind: Daemon
+user-id: 0
+group-id: 0
+executable: /bin/sleep
+arguments: ["1000"]
+tcp-ports:
+  8081: {fd: 3, external: true}
 EOF
 
 # a listing of the image (names, modes, sizes) to compare after destroy
@@ -216,6 +287,46 @@ is "$(state once)" STOPPED "Command entry: STOPPED after it exited"
 [ ! -e "$STATE_DIR/once" ]
 ok $? "Command entry: state dir removed"
 
+# ---- bridged, with a user namespace
+create srv --sandbox br --process srv
+is "$rc" 0 "bridged: lxc-create: exit 0" || diag "$out"
+VETH=$(veth_name srv)
+lxc-start -P "$LXCPATH" -n srv -d >"$T/srv.out" 2>&1
+ok $? "bridged: lxc-start -d: exit 0" || diag_file "$T/srv.out"
+if wait_state srv RUNNING && app_pid srv sleep >/dev/null; then
+	like "$(attach srv /bin/ip -4 -o addr show dev eth0)" "inet $(re "$NET.10")/24 " \
+		"bridged: eth0 has the instance's address $NET.10/24"
+	like "$(attach srv /bin/ip route)" "^default via $(re "$NET.1") " "bridged: default route via $NET.1"
+	like "$("$IP" -o link show master "$BR" 2>&1)" "$(re "$VETH")" "bridged: host veth $VETH is on $BR"
+	# the host has no ping of its own: the image's static busybox has one
+	"$IMAGES/t/v1/bin/busybox" ping -c 1 -W 2 "$NET.10" >/dev/null 2>&1
+	ok $? "bridged: the host reaches the container over the bridge"
+	like "$(cat "$T/after.$NET.10" 2>&1)" "inet $(re "$NET.10")/24" \
+		"bridged: after-setup-command ran in the container's network namespace with @{container_ip}"
+	like "$(attach srv /bin/cat /proc/net/tcp)" '^ *[0-9]+: 00000000:1F90 00000000:0000 0A ' \
+		"bridged: port 8080 listens in the container's namespace (bound by lithos_init)"
+	is "$(attach srv /bin/sh -c 'tr -s " " </proc/self/uid_map' | sed 's/^ //')" "0 100000 65536" \
+		"bridged: the container's user namespace (uid-map)"
+else
+	ok 1 "bridged: srv runs"
+	diag_file "$LXCPATH/srv/lxc.log"
+fi
+lxc-stop -P "$LXCPATH" -n srv -t 10 >/dev/null 2>&1
+is "$(state srv)" STOPPED "bridged: stopped"
+"$IP" link show "$VETH" >/dev/null 2>&1
+ok $((!$?)) "bridged: veth $VETH gone after the stop"
+[ ! -e "$STATE_DIR/srv" ]
+ok $? "bridged: state dir removed"
+lxc-destroy -P "$LXCPATH" -n srv >/dev/null 2>&1
+[ ! -e "$LXCPATH/srv" ]
+ok $? "bridged: lxc-destroy removed the container dir"
+create ext --sandbox br --process ext
+ok $((rc == 0)) "bridged: a tcp-port with external: true is refused (exit $rc)"
+like "$out" "$(re "$IMAGES/t/v1/config/ext.yaml"):7:[0-9]+: tcp-ports: port 8081 has external: true" \
+	"bridged: the error names the container config, line and port" || diag "$out"
+[ ! -e "$LXCPATH/ext" ]
+ok $? "bridged: nothing left of the refused container"
+
 # ---- lithos sees none of them as its own
 ps_out=$("$LITHOS_PS" -C "$MASTER" 2>&1)
 unlike "$ps_out" "$(re "$CT")|web-1|once" "lithos_ps does not list the template's containers"
@@ -263,5 +374,5 @@ printf 'kind: Daemon\nexecutable: /bin/true\nuser-id: 5000\n' >"$IMAGES/t/v1/con
 fail_case "user-id outside the sandbox" "$(re "$IMAGES/t/v1/config/web.yaml"):3:[0-9]+: .*5000" --sandbox s --process web
 cp "$T/web.yaml.good" "$IMAGES/t/v1/config/web.yaml"
 
-check_no_leftovers "after every case" "$CT" web-1 once bad
+check_no_leftovers "after every case" "$CT" web-1 once bad srv ext
 done_testing
