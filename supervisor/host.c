@@ -205,7 +205,7 @@ static int rmdir_entry(const char *p, const struct stat *sb, int flag, struct FT
 	return 0;
 }
 
-int cgroup_cleanup(const char *cgroup_name, const char *lxc_name)
+int cgroup_cleanup(const char *cgroup_name, const char *lxc_name, bool after_clean_stop)
 {
 	if (!cgroup_name)
 		return 0;
@@ -214,13 +214,42 @@ int cgroup_cleanup(const char *cgroup_name, const char *lxc_name)
 		return 0;
 	struct buf dirs = { 0 };
 	struct dirent *de;
-	/* v2 (the root itself) and every v1 hierarchy below it */
+	/* v2 (the root itself) and every v1 hierarchy below it; a symlink
+	 * (cpu -> cpu,cpuacct) is a hierarchy listed under its own name too */
 	buf_puts(&dirs, "/sys/fs/cgroup\n");
 	while ((de = readdir(dh)))
-		if (de->d_name[0] != '.')
+		if (de->d_name[0] != '.' && de->d_type != DT_LNK)
 			buf_printf(&dirs, "/sys/fs/cgroup/%s\n", de->d_name);
 	closedir(dh);
 	int remaining = 0;
+	if (after_clean_stop) {
+		/* LXC removed its cgroups in every hierarchy in one pass; what
+		 * keeps one (a process still in it) keeps it in all of them.
+		 * Look in one (each lookup of a missing cgroup is a slow kernfs
+		 * lookup: ~15 us, 22 of them on a v1 host) and in the v2 root. */
+		char *save = NULL, *copy = xstrdup(buf_str(&dirs));
+		bool seen = false;
+		int looked = 0;
+		for (char *base = strtok_r(copy, "\n", &save); base && looked < 2 && !seen;
+		     base = strtok_r(NULL, "\n", &save)) {
+			char *slice = xasprintf("%s/%s", base, cgroup_name);
+			struct stat st;
+			if (stat(slice, &st) == 0) {
+				looked++;
+				for (int mon = 0; mon < 2 && !seen; mon++) {
+					char *p = xasprintf("%s/%s%s", slice, lxc_name, mon ? ".monitor" : "");
+					seen = lstat(p, &st) == 0;
+					free(p);
+				}
+			}
+			free(slice);
+		}
+		free(copy);
+		if (!seen) {
+			buf_free(&dirs);
+			return 0;
+		}
+	}
 	for (int attempt = 0; attempt < 50; attempt++) {
 		remaining = 0;
 		char *save = NULL, *copy = xstrdup(buf_str(&dirs));

@@ -38,8 +38,10 @@ bool check_mount_targets(const struct container_config *cc, const char *image_ro
 
 /* Remove the cgroups LXC made for an instance (container and monitor) in
  * every hierarchy, when a dead monitor could not.  Retries briefly while
- * the killed processes are still leaving.  Returns how many remain. */
-int cgroup_cleanup(const char *cgroup_name, const char *lxc_name);
+ * the killed processes are still leaving.  Returns how many remain.
+ * after_clean_stop: LXC's own teardown ran (c->start() returned): look in
+ * one hierarchy first, and in all only when something is left there. */
+int cgroup_cleanup(const char *cgroup_name, const char *lxc_name, bool after_clean_stop);
 
 /* The state dir of an instance on the host. */
 char *instance_state_dir(const struct master_config *m, const char *lxc_name);

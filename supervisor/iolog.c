@@ -15,10 +15,15 @@
 
 static int open_log(const char *path)
 {
+	const int flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY;
+	int fd = open(path, flags, 0640);
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	/* the log dir is made on first use */
 	char *dir = path_dirname(path);
 	mkdir_p(dir, 0755);
 	free(dir);
-	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0640);
+	return open(path, flags, 0640);
 }
 
 /* stdout-stderr-file on a Persistent volume: open it through the volume's

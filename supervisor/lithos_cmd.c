@@ -15,6 +15,7 @@
 #include <ftw.h>
 #include <getopt.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #define EXIT_CONFIG 121 /* configs invalid, nothing started */
@@ -37,19 +38,21 @@ static void usage(FILE *out)
 	      out);
 }
 
-static void print_lxc_log(const char *lxc_path, const char *name)
+/* The end of LXC's log of this start (kept in a memfd: see lxcconf.h). */
+static void print_lxc_log(int fd)
 {
-	char *p = xasprintf("%s/%s/lxc.log", lxc_path, name);
-	size_t len;
-	char *data = read_file_limited(p, 1 << 20, &len);
-	if (data && len) {
-		const char *start = data;
-		if (len > 4000)
-			start = data + len - 4000;
-		fprintf(stderr, "lithos_cmd: LXC log (%s):\n%s", p, start);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size <= 0)
+		return;
+	off_t off = st.st_size > 4000 ? st.st_size - 4000 : 0;
+	char buf[4001];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, off);
+	if (n > 0) {
+		buf[n] = 0;
+		fprintf(stderr, "lithos_cmd: LXC log:\n%s", buf);
+		if (buf[n - 1] != '\n')
+			fputc('\n', stderr);
 	}
-	free(data);
-	free(p);
 }
 
 int main(int argc, char **argv)
@@ -115,7 +118,7 @@ int main(int argc, char **argv)
 	}
 	struct buf conf = { 0 };
 	const char *term = getenv("TERM");
-	if (compile_instance(&el.master, &h, &in, term, NULL, &conf, &d) < 0) {
+	if (compile_instance(&el.master, &h, &in, true, term, NULL, &conf, &d) < 0) {
 		diags_print(stderr, &d);
 		return EXIT_CONFIG;
 	}
@@ -139,7 +142,8 @@ int main(int argc, char **argv)
 	}
 
 	int rc = EXIT_SETUP;
-	remove_stale_veth(in.lxc_name);
+	if (in.sandbox->bridged_network)
+		remove_stale_veth(in.lxc_name);
 	if (instance_dir_write(h.lxc_path, in.lxc_name, in.name, conf.p, conf.len, &err) < 0) {
 		fprintf(errf, "lithos_cmd: %s\n", err);
 		fflush(errf);
@@ -152,7 +156,10 @@ int main(int argc, char **argv)
 	clearenv();
 	setenv("container", "lxc", 1);
 	setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
-	struct start_opts so = { .events_fd = -1, .keep_tty = el.cc.interactive && isatty(0) };
+	int lxc_log = memfd_create("lxc.log", MFD_CLOEXEC);
+	struct start_opts so = { .events_fd = -1,
+				 .keep_tty = el.cc.interactive && isatty(0),
+				 .lxc_log_fd = lxc_log };
 	int code = instance_start_wait(h.lxc_path, in.lxc_name, &in, &secrets, &so, &err);
 	secret_env_free(&secrets);
 	if (code < 0) {
@@ -160,7 +167,7 @@ int main(int argc, char **argv)
 		fflush(errf);
 		int keep = dup(2);
 		dup2(saved_err, 2);
-		print_lxc_log(h.lxc_path, in.lxc_name);
+		print_lxc_log(lxc_log);
 		dup2(keep, 2);
 		close(keep);
 		stdio_log_line(&el.master, &el.sandbox, "%s: failed to start: %s", in.name, err);
@@ -169,13 +176,17 @@ int main(int argc, char **argv)
 		stdio_log_line(&el.master, &el.sandbox, "%s: exited with %d", in.name, code);
 	}
 
-	/* nothing left behind: lxc dir, state dir, veth */
+	if (lxc_log >= 0)
+		close(lxc_log);
+	/* nothing left behind: lxc dir (and liblxc's lock file), state dir,
+	 * veth */
 	instance_dir_remove(h.lxc_path, in.lxc_name);
 	char *state = instance_state_dir(&el.master, in.lxc_name);
 	remove_tree(state);
 	free(state);
-	remove_stale_veth(in.lxc_name);
-	cgroup_cleanup(el.master.cgroup_name, in.lxc_name);
+	if (in.sandbox->bridged_network)
+		remove_stale_veth(in.lxc_name);
+	cgroup_cleanup(el.master.cgroup_name, in.lxc_name, code >= 0);
 
 	buf_free(&conf);
 	host_info_free(&h);

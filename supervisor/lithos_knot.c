@@ -276,7 +276,9 @@ int main(int argc, char **argv)
 	int *pass = xcalloc(n_map ? n_map : 1, sizeof(int));
 	for (size_t i = 0; i < n_map; i++)
 		pass[i] = map[i].child;
-	struct start_opts so = { .pass_fds = pass, .n_pass_fds = n_map, .events_fd = events_fd };
+	struct start_opts so = {
+		.pass_fds = pass, .n_pass_fds = n_map, .events_fd = events_fd, .lxc_log_fd = -1
+	};
 	char *err = NULL;
 	int code = instance_start_wait(lxc_path, lxc_name, &in, &secrets, &so, &err);
 	free(pass);

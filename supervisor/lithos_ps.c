@@ -239,9 +239,9 @@ int main(int argc, char **argv)
 	while (dh && (de = readdir(dh))) {
 		if (de->d_name[0] == '.')
 			continue;
-		char *mk = xasprintf("%s/%s/%s", h.lxc_path, de->d_name, LITHOS_MARKER);
-		bool ours = access(mk, F_OK) == 0;
-		free(mk);
+		char *dir = xasprintf("%s/%s", h.lxc_path, de->d_name);
+		bool ours = instance_dir_is_ours(dir);
+		free(dir);
 		if (!ours)
 			continue;
 		bool listed = false;

@@ -12,11 +12,12 @@
 #include <net/if.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 
 static int compile(const struct master_config *m, const struct host_info *h,
-		   const struct instance *in, const char *term, const char *init_file,
-		   bool standalone, struct buf *conf, struct diags *d)
+		   const struct instance *in, bool command, const char *term,
+		   const char *init_file, bool standalone, struct buf *conf, struct diags *d)
 {
 	size_t before = diags_count(d);
 	check_mount_targets(in->cc, in->image_root, d);
@@ -42,6 +43,7 @@ static int compile(const struct master_config *m, const struct host_info *h,
 				       ok;
 			       }),
 		.term = term,
+		.command = command,
 		.image_resolv_conf = image_file_kind(in->image_root, "/etc/resolv.conf"),
 		.image_hosts = image_file_kind(in->image_root, "/etc/hosts"),
 		.base_template = h->base_template,
@@ -56,16 +58,16 @@ static int compile(const struct master_config *m, const struct host_info *h,
 }
 
 int compile_instance(const struct master_config *m, const struct host_info *h,
-		     const struct instance *in, const char *term, const char *init_file,
-		     struct buf *conf, struct diags *d)
+		     const struct instance *in, bool command, const char *term,
+		     const char *init_file, struct buf *conf, struct diags *d)
 {
-	return compile(m, h, in, term, init_file, false, conf, d);
+	return compile(m, h, in, command, term, init_file, false, conf, d);
 }
 
 int compile_instance_standalone(const struct master_config *m, const struct host_info *h,
 				const struct instance *in, struct buf *conf, struct diags *d)
 {
-	return compile(m, h, in, NULL, NULL, true, conf, d);
+	return compile(m, h, in, false, NULL, NULL, true, conf, d);
 }
 
 char *sandbox_stdio_log(const struct master_config *m, const struct sandbox_config *s)
@@ -73,18 +75,54 @@ char *sandbox_stdio_log(const struct master_config *m, const struct sandbox_conf
 	return xasprintf("%s/%s.log", m->stdio_log_dir, s->name);
 }
 
+bool instance_dir_is_ours(const char *dir)
+{
+	char v[8];
+	if (getxattr(dir, LITHOS_MARKER_XATTR, v, sizeof(v)) >= 0 || errno == ERANGE)
+		return true;
+	/* the marker file of lithos before 2026-12 (and of filesystems that
+	 * keep no trusted.* attributes) */
+	char *marker = xasprintf("%s/%s", dir, LITHOS_MARKER);
+	bool ours = access(marker, F_OK) == 0;
+	free(marker);
+	return ours;
+}
+
+/* Mark dir as made by lithos: an extended attribute only root can set,
+ * kept in the directory's inode (a marker file costs a file create and a
+ * removal on the LXC path's filesystem: ~0.1 ms each on an ext4); a file
+ * where the filesystem keeps no trusted.* attributes. */
+static int instance_dir_mark(const char *dir, const char *lithos_name, char **err)
+{
+	if (setxattr(dir, LITHOS_MARKER_XATTR, lithos_name, strlen(lithos_name), 0) == 0)
+		return 0;
+	if (errno != ENOTSUP && errno != EPERM) {
+		*err = xasprintf("cannot mark %s as lithos's (%s): %s", dir, LITHOS_MARKER_XATTR,
+				 strerror(errno));
+		return -1;
+	}
+	char *marker = xasprintf("%s/%s", dir, LITHOS_MARKER);
+	int fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	int rc = 0;
+	if (fd < 0 || dprintf(fd, "%s\n", lithos_name) < 0 || close(fd) < 0) {
+		*err = xasprintf("cannot write %s: %s", marker, strerror(errno));
+		rc = -1;
+	}
+	free(marker);
+	return rc;
+}
+
 int instance_dir_write(const char *lxc_path, const char *name, const char *lithos_name,
 		       const char *conf, size_t len, char **err)
 {
 	char *dir = xasprintf("%s/%s", lxc_path, name);
-	char *marker = xasprintf("%s/%s", dir, LITHOS_MARKER);
 	char *tmp = xasprintf("%s/config.tmp", dir);
 	char *final = xasprintf("%s/config", dir);
 	int rc = -1;
 	struct stat st;
 	bool fresh = false;
 	if (lstat(dir, &st) == 0) {
-		if (access(marker, F_OK) != 0) {
+		if (!S_ISDIR(st.st_mode) || !instance_dir_is_ours(dir)) {
 			*err = xasprintf("%s exists and was not created by lithos; refusing to touch it", dir);
 			goto out;
 		}
@@ -101,18 +139,17 @@ int instance_dir_write(const char *lxc_path, const char *name, const char *litho
 		goto out;
 	} else {
 		fresh = true;
-	}
-	int fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0 || dprintf(fd, "%s\n", lithos_name) < 0 || close(fd) < 0) {
-		*err = xasprintf("cannot write %s: %s", marker, strerror(errno));
-		goto out;
+		if (instance_dir_mark(dir, lithos_name, err) < 0) {
+			rmdir(dir);
+			goto out;
+		}
 	}
 	/* a directory we just made has no reader yet: the config is written
 	 * in place (a file create on the LXC path's filesystem costs ~0.5 ms
 	 * on the test host's ext4); an existing one is replaced atomically */
 	const char *target = fresh ? final : tmp;
-	fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | (fresh ? O_EXCL : 0),
-		  0644);
+	int fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | (fresh ? O_EXCL : 0),
+		      0644);
 	if (fd < 0) {
 		*err = xasprintf("cannot write %s: %s", target, strerror(errno));
 		goto out;
@@ -136,21 +173,33 @@ int instance_dir_write(const char *lxc_path, const char *name, const char *litho
 	rc = 0;
 out:
 	free(dir);
-	free(marker);
 	free(tmp);
 	free(final);
 	return rc;
 }
 
+void lxc_lock_file_remove(const char *lxc_path, const char *name)
+{
+	/* liblxc's per-container lock (lxc_containerlock: RUNTIME_PATH
+	 * "/lxc/lock/<lxcpath>/.<name>" for root), made by the first
+	 * lxc_container_new() and never removed by liblxc; one per command
+	 * run would pile up in /run */
+	if (geteuid() != 0)
+		return;
+	char *p = xasprintf("/run/lxc/lock/%s/.%s", lxc_path, name);
+	unlink(p);
+	free(p);
+}
+
 int instance_dir_remove(const char *lxc_path, const char *name)
 {
 	char *dir = xasprintf("%s/%s", lxc_path, name);
-	char *marker = xasprintf("%s/%s", dir, LITHOS_MARKER);
 	int rc = 0;
-	if (access(marker, F_OK) == 0)
+	if (instance_dir_is_ours(dir)) {
 		rc = remove_tree(dir);
+		lxc_lock_file_remove(lxc_path, name);
+	}
 	free(dir);
-	free(marker);
 	return rc;
 }
 
@@ -189,6 +238,17 @@ int instance_start_wait(const char *lxc_path, const char *name, const struct ins
 		*err = xasprintf("container %s has no config in %s", name, lxc_path);
 		lxc_container_put(c);
 		return -1;
+	}
+	if (o->lxc_log_fd >= 0) {
+		char *p = xasprintf("/proc/self/fd/%d", o->lxc_log_fd);
+		bool set = c->set_config_item(c, "lxc.log.file", p) &&
+			   c->set_config_item(c, "lxc.log.level", "WARN");
+		free(p);
+		if (!set) {
+			*err = xasprintf("liblxc refused the in-memory log of %s", name);
+			lxc_container_put(c);
+			return -1;
+		}
 	}
 	for (size_t i = 0; secret_env && i < secret_env->n; i++) {
 		if (!c->set_config_item(c, "lxc.environment", secret_env->v[i])) {
@@ -288,8 +348,11 @@ int instance_start_wait(const char *lxc_path, const char *name, const struct ins
 	}
 	hookcfg_free(&hc);
 	if (!ok) {
-		*err = xasprintf("LXC could not start container %s (see %s/%s/lxc.log)", name, lxc_path,
-				 name);
+		if (o->lxc_log_fd >= 0)
+			*err = xasprintf("LXC could not start container %s", name);
+		else
+			*err = xasprintf("LXC could not start container %s (see %s/%s/lxc.log)", name,
+					 lxc_path, name);
 		return -1;
 	}
 	if (WIFEXITED(status))

@@ -8,12 +8,16 @@
 #include "host.h"
 #include "instance.h"
 
+/* How lithos marks the container directories it made in the LXC path:
+ * an extended attribute (value: the instance's lithos name), or, where the
+ * filesystem keeps none and in directories of older versions, a file. */
+#define LITHOS_MARKER_XATTR "trusted.lithos.instance"
 #define LITHOS_MARKER "lithos.instance"
 
 /* Image facts, mount target checks and lxcconf_render in one step. */
 int compile_instance(const struct master_config *m, const struct host_info *h,
-		     const struct instance *in, const char *term, const char *init_file,
-		     struct buf *conf, struct diags *d);
+		     const struct instance *in, bool command, const char *term,
+		     const char *init_file, struct buf *conf, struct diags *d);
 
 /* The same for a container lxc-start runs with no lithos around (the
  * lxc-create template, lithos_lxcconf --standalone): see lxc_facts. */
@@ -23,12 +27,16 @@ int compile_instance_standalone(const struct master_config *m, const struct host
 /* The sandbox's stdio log path (stdio-log-dir/SANDBOX.log). */
 char *sandbox_stdio_log(const struct master_config *m, const struct sandbox_config *s);
 
-/* Write <lxc_path>/<name>/config and the lithos marker.  Refuses a
+/* Write <lxc_path>/<name>/config, marking a new directory as lithos's.  Refuses a
  * directory lithos did not create and a container that is running. */
 int instance_dir_write(const char *lxc_path, const char *name, const char *lithos_name,
 		       const char *conf, size_t len, char **err);
-/* Remove <lxc_path>/<name> if it is ours. */
+/* Whether the directory carries lithos's marker. */
+bool instance_dir_is_ours(const char *dir);
+/* Remove <lxc_path>/<name> (and liblxc's lock file of it) if it is ours. */
 int instance_dir_remove(const char *lxc_path, const char *name);
+/* Remove liblxc's lock file of a container of ours that is gone. */
+void lxc_lock_file_remove(const char *lxc_path, const char *name);
 /* Remove a host-side veth left by an earlier run of this instance. */
 void remove_stale_veth(const char *lxc_name);
 
@@ -38,6 +46,8 @@ struct start_opts {
 	size_t n_pass_fds;
 	int events_fd;        /* lithos_init reports in-container restarts there; -1 */
 	bool keep_tty;        /* interactive on a terminal: LXC's console, as is */
+	int lxc_log_fd;       /* >= 0: LXC's log goes there (a command's
+			       * memfd; its config names no lxc.log.file) */
 };
 
 /* Start the container with lithos_init as pid 1 running the instance's

@@ -77,7 +77,7 @@ void tree_free_wants(struct tree *t)
 static int compile_want(struct tree *t, struct want *w, struct diags *d)
 {
 	char *init = knot_file(t, w->in.lxc_name, "init");
-	int r = compile_instance(&t->setup.master, &t->host, &w->in, NULL, init, &w->conf, d);
+	int r = compile_instance(&t->setup.master, &t->host, &w->in, false, NULL, init, &w->conf, d);
 	free(init);
 	return r;
 }
@@ -334,7 +334,7 @@ void tree_cleanup_instance(struct tree *t, const char *lxc_name, bool remove_dir
 	remove_tree(state);
 	free(state);
 	remove_stale_veth(lxc_name);
-	if (cgroup_cleanup(t->setup.master.cgroup_name, lxc_name))
+	if (cgroup_cleanup(t->setup.master.cgroup_name, lxc_name, false))
 		log_warn("Cgroups of %s could not be removed yet", lxc_name);
 	if (remove_dir) {
 		instance_dir_remove(t->host.lxc_path, lxc_name);

@@ -172,9 +172,14 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 		buf_puts(out, "\n");
 	}
 
-	buf_puts(out, "# LXC's own log for this container\n");
-	buf_printf(out, "lxc.log.file = %s/%s/lxc.log\n", f->lxc_path, in->lxc_name);
-	buf_puts(out, "lxc.log.level = WARN\n\n");
+	/* a command's LXC log would cost a file create and removal on the
+	 * LXC path's filesystem at every run, and the directory is removed
+	 * when the command ends: lithos_cmd keeps it in memory instead */
+	if (!f->command) {
+		buf_puts(out, "# LXC's own log for this container\n");
+		buf_printf(out, "lxc.log.file = %s/%s/lxc.log\n", f->lxc_path, in->lxc_name);
+		buf_puts(out, "lxc.log.level = WARN\n\n");
+	}
 
 	buf_puts(out, "# root filesystem: the image, read-only\n");
 	buf_puts(out, "lxc.rootfs.path = dir:");

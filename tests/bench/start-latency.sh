@@ -32,15 +32,24 @@
 #   nohook  the same config minus everything lithos-specific: also without
 #           the two bind mounts of resolv.conf and hosts.  Security
 #           template, cgroup dir and limits, LXC log stay.
-#   min     lxc-execute with a minimal hand-written equivalent config: image
-#           read-only, proc:mixed + sys:ro, uid/gid 1000, cwd /, PATH,
-#           no tty/console, autodev, and the same network and id map.
+#   equiv   lxc-execute with a hand-written config that gives the container
+#           what lithos's does, written as an operator would without
+#           lithos: image read-only, autodev with /dev/pts, no tty/console,
+#           no_new_privs, the same dropped capabilities, seccomp profile
+#           (templates/lithos.seccomp) and device allow list, nofile 1024,
+#           read-only binds of resolv.conf and hosts, proc:mixed + sys:ro,
+#           uid/gid 1000, cwd /, PATH, the same network and id map; LXC's
+#           default cgroup, no log file, LXC's own init.  The baseline of
+#           issue 3's goal ("an equivalent hand-written config").
+#   min     lxc-execute with a minimal config: the equiv config without
+#           the protections (no seccomp, capabilities, device list,
+#           no_new_privs, /dev/pts, binds or nofile): a lower bound.
 #
 # Wall time is measured by bash (EPOCHREALTIME) around each command, output
 # to /dev/null, stdin from /dev/null.  Reported: median, p90, min, max and the
-# ratios cmd/min and cmd/exact; user+sys CPU of each start (bash `times`:
-# the client, hooks and container processes).  The goal of issue 3 is
-# cmd/min <= 1.15.
+# ratios cmd/equiv, cmd/min and cmd/exact; user+sys CPU of each start (bash
+# `times`: the client, hooks and container processes).  The goal of issue 3
+# is cmd/equiv <= 1.15.
 #
 # Environment: BENCH_RUNS (30), BENCH_WARMUP (3), BENCH_MODES ("host
 # bridged"), BENCH_STATE_TMPFS (1: the runtime dir with the state dirs on a
@@ -62,12 +71,12 @@ WARMUP=${BENCH_WARMUP:-3}
 MODES=${BENCH_MODES:-host bridged}
 NET=${BENCH_NET:-10.251.77}
 BR=${BENCH_BRIDGE:-lbench0}
-VARIANTS="cmd exact start nohook min"
+VARIANTS="cmd equiv exact start nohook min"
 if [ -n "${BENCH_BASELINE:-}" ]; then
 	for p in lithos_cmd lithos_hook; do
 		[ -x "$BENCH_BASELINE/$p" ] || bench_die "BENCH_BASELINE: $BENCH_BASELINE/$p is missing"
 	done
-	VARIANTS="cmd base exact start nohook min"
+	VARIANTS="cmd base equiv exact start nohook min"
 fi
 
 [ "$(id -u)" -eq 0 ] || bench_die "must run as root"
@@ -160,7 +169,7 @@ executable: /bin/true
 environ: {PATH: /bin}
 EOF
 # what the sanity check runs once inside each variant: uid, id map, address
-PROBE='echo "uid=$(id -u) map=$(head -n1 /proc/self/uid_map | tr -s " " | sed "s/^ //")"; ip -4 -o addr show eth0 2>/dev/null | sed "s/.*inet \([^ ]*\).*/addr=\1/"'
+PROBE='echo "uid=$(id -u) map=$(head -n1 /proc/self/uid_map | tr -s " " | sed "s/^ //")"; ip -4 -o addr show eth0 2>/dev/null | sed "s/.*inet \([^ ]*\).*/addr=\1/"; echo "prot=$(grep -E "^(NoNewPrivs|Seccomp|CapBnd):" /proc/self/status | tr -s " \t" " " | tr "\n" " ")nofile=$(ulimit -n) pts=$(ls /dev/pts | grep -c ptmx) ro=$(grep -c " / [^ ]* ro," /proc/self/mountinfo)"'
 cat >"$IMGROOT/config/probe.yaml" <<EOF
 kind: Command
 user-id: 1000
@@ -219,10 +228,11 @@ esac
 make_confs() { # MODE
 	local mode=$1 name
 	"$T/bin/lithos_lxcconf" --master "$M" "$mode" true >"$T/$mode.lithos.conf"
-	name=$(sed -n 's|^lxc\.log\.file = .*/\([^/]*\)/lxc\.log$|\1|p' "$T/$mode.lithos.conf")
-	[ -n "$name" ] || bench_die "no lxc.log.file in the lithos_lxcconf output"
+	name=$(sed -n 's|^#lithos\.state-dir = .*/\([^/]*\)$|\1|p' "$T/$mode.lithos.conf")
+	[ -n "$name" ] || bench_die "no #lithos.state-dir in the lithos_lxcconf output"
 	name=$(printf '%s' "$name" | sed 's/[.]/\\./g') # a regex for sed
-	mkdir -p "$T/lxc/lbx-exact-$mode" "$T/lxc/lbx-nohook-$mode" "$T/lxc/lbx-min-$mode"
+	mkdir -p "$T/lxc/lbx-exact-$mode" "$T/lxc/lbx-nohook-$mode" "$T/lxc/lbx-min-$mode" \
+		"$T/lxc/lbx-equiv-$mode"
 	sed "s|$name|lbx-exact-$mode|g" "$T/$mode.lithos.conf" >"$T/lxc/lbx-exact-$mode/config"
 	# the state dir with resolv.conf and hosts, made once by hand
 	LXC_CONFIG_FILE=$T/lxc/lbx-exact-$mode/config "$T/bin/lithos_hook" "lbx-exact-$mode" lxc pre-start ||
@@ -230,6 +240,45 @@ make_confs() { # MODE
 	sed -e "s|$name|lbx-nohook-$mode|g" -e '/^lxc\.hook\./d' -e '/^#lithos\./d' \
 		-e '/^lxc\.mount\.entry = .*\/\(resolv\.conf\|hosts\) etc\//d' \
 		"$T/$mode.lithos.conf" >"$T/lxc/lbx-nohook-$mode/config"
+	local state=$T/run/state/lbx-exact-$mode cgv=1
+	[ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] && cgv=2
+	{
+		echo "# hand-written equivalent of what lithos's $mode container gets"
+		echo "lxc.rootfs.path = dir:$IMGROOT"
+		echo "lxc.rootfs.options = ro"
+		echo "lxc.tty.max = 0"
+		echo "lxc.pty.max = 1024"
+		echo "lxc.console.path = none"
+		echo "lxc.autodev = 1"
+		echo "lxc.no_new_privs = 1"
+		echo "lxc.cap.drop = mac_admin mac_override sys_time sys_module sys_rawio sys_boot syslog"
+		echo "lxc.seccomp.profile = $T/bin/templates/lithos.seccomp"
+		if [ "$cgv" = 2 ]; then k=lxc.cgroup2.devices; else k=lxc.cgroup.devices; fi
+		echo "$k.deny = a"
+		for d in "c 1:3" "c 1:5" "c 1:7" "c 1:8" "c 1:9" "c 5:0" "c 5:2" "c 136:*"; do
+			echo "$k.allow = $d rwm"
+		done
+		echo "lxc.mount.auto = proc:mixed sys:ro"
+		echo "lxc.mount.entry = $state/resolv.conf etc/resolv.conf none bind,ro,nosuid,noexec,nodev 0 0"
+		echo "lxc.mount.entry = $state/hosts etc/hosts none bind,ro,nosuid,noexec,nodev 0 0"
+		echo "lxc.init.uid = 1000"
+		echo "lxc.init.gid = 1000"
+		echo "lxc.init.cwd = /"
+		echo "lxc.prlimit.nofile = 1024"
+		echo "lxc.environment = PATH=/bin"
+		if [ "$mode" = bridged ]; then
+			echo "lxc.idmap = u 0 100000 65536"
+			echo "lxc.idmap = g 0 100000 65536"
+			echo "lxc.net.0.type = veth"
+			echo "lxc.net.0.link = $BR"
+			echo "lxc.net.0.name = eth0"
+			echo "lxc.net.0.flags = up"
+			echo "lxc.net.0.ipv4.address = $NET.21/24 $NET.255"
+			echo "lxc.net.0.ipv4.gateway = $NET.1"
+		else
+			echo "lxc.net.0.type = none"
+		fi
+	} >"$T/lxc/lbx-equiv-$mode/config"
 	{
 		echo "# minimal hand-written equivalent of lithos's $mode config"
 		echo "lxc.rootfs.path = dir:$IMGROOT"
@@ -278,12 +327,21 @@ for mode in $MODES; do
 			rm -f "$T/log/stderr/$mode.log"
 			start cmd "$mode" probe </dev/null >/dev/null 2>"$T/err" ||
 				{ cat "$T/err" >&2; bench_die "lithos_cmd ($v) $mode probe failed"; }
-			out=$(grep -E '^(uid|addr)=' "$T/log/stderr/$mode.log")
+			out=$(grep -E '^(uid|addr|prot)=' "$T/log/stderr/$mode.log")
 		else
 			out=$(start "$v" "$mode" /bin/sh -c "$PROBE" </dev/null 2>"$T/err") ||
 				{ cat "$T/err" >&2; bench_die "lxc-execute $v $mode probe failed"; }
 		fi
 		uidline=$(printf '%s\n' "$out" | grep '^uid=' || true)
+		# the equivalent config must give what lithos gives
+		prot=$(printf '%s\n' "$out" | grep '^prot=' || true)
+		case $v in
+		cmd) cmdprot=$prot ;;
+		equiv | exact)
+			[ "$prot" = "$cmdprot" ] ||
+				bench_die "$v $mode: protections differ from lithos_cmd's: '$prot' vs '$cmdprot'"
+			;;
+		esac
 		case $mode in
 		host) want="uid=1000 map=0 0 4294967295" ;;
 		bridged) want="uid=1000 map=0 100000 65536" ;;
@@ -342,6 +400,7 @@ label() {
 	exact) echo "lxc-execute, lithos's exact config" ;;
 	start) echo "lxc-start -F, lithos's exact config, lithos_init as pid 1" ;;
 	nohook) echo "lxc-execute, lithos's config without the resolv.conf/hosts binds" ;;
+	equiv) echo "lxc-execute, hand-written equivalent config" ;;
 	min) echo "lxc-execute, minimal config" ;;
 	esac
 }
@@ -356,25 +415,27 @@ for mode in $MODES; do
 	bridged) echo "## user namespace + veth on bridge $BR ($NET.0/24, no uplink)" ;;
 	esac
 	echo
-	echo "| variant | median | p90 | min | max | median / minimal | CPU median (user+sys) |"
-	echo "|---|---|---|---|---|---|---|"
+	echo "| variant | median | p90 | min | max | median / equivalent | median / minimal | CPU median (user+sys) |"
+	echo "|---|---|---|---|---|---|---|---|"
 	mmin=$(bench_median "$T/$mode.min.ms")
+	meq=$(bench_median "$T/$mode.equiv.ms")
 	for v in $VARIANTS; do
 		read -r n med p90 lo hi < <(bench_stats "$T/$mode.$v.ms")
-		echo "| $(label "$v") | $med | $p90 | $lo | $hi | $(bench_ratio "$med" "$mmin") | $(bench_median "$T/$mode.$v.cpu") |"
+		echo "| $(label "$v") | $med | $p90 | $lo | $hi | $(bench_ratio "$med" "$meq") | $(bench_ratio "$med" "$mmin") | $(bench_median "$T/$mode.$v.cpu") |"
 	done
 	mc=$(bench_median "$T/$mode.cmd.ms")
 	me=$(bench_median "$T/$mode.exact.ms")
 	mn=$(bench_median "$T/$mode.nohook.ms")
 	ms=$(bench_median "$T/$mode.start.ms")
-	r=$(bench_ratio "$mc" "$mmin")
+	r=$(bench_ratio "$mc" "$meq")
 	diff() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a - b }'; }
 	echo
-	echo "$mode: lithos_cmd/lxc-execute minimal = ${r}x (goal <= 1.15x: $(awk -v r="$r" 'BEGIN { print (r <= 1.15) ? "met" : "NOT met" }'));" \
+	echo "$mode: lithos_cmd/lxc-execute equivalent = ${r}x (goal <= 1.15x: $(awk -v r="$r" 'BEGIN { print (r <= 1.15) ? "met" : "NOT met" }'));" \
+		"lithos_cmd/lxc-execute minimal = $(bench_ratio "$mc" "$mmin")x;" \
 		"lithos_cmd/lxc-execute exact = $(bench_ratio "$mc" "$me")x."
 	if [ -n "${BENCH_BASELINE:-}" ]; then
 		ma=$(bench_median "$T/$mode.base.ms")
-		echo "$mode: baseline lithos_cmd/lxc-execute minimal = $(bench_ratio "$ma" "$mmin")x;" \
+		echo "$mode: baseline lithos_cmd/lxc-execute equivalent = $(bench_ratio "$ma" "$meq")x;" \
 			"lithos_cmd/baseline = $(bench_ratio "$mc" "$ma")x, $(diff "$mc" "$ma") ms" \
 			"[$(diff "$(bench_median "$T/$mode.cmd.cpu")" "$(bench_median "$T/$mode.base.cpu")") ms CPU]."
 	fi

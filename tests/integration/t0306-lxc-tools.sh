@@ -50,10 +50,17 @@ if wait_app sleep; then
 		"0 100000 65536" "lxc-attach: enters the container's user namespace"
 	is "$(lxc-attach -n "$LXCNAME" -P "$LXCPATH" -- /bin/sh -c 'exit 7' 2>&1; echo "rc $?")" "rc 7" \
 		"lxc-attach: passes the exit code of the attached command"
+	# lithos's mark on the directory: an attribute only root can set, no file
+	is "$(python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], "trusted.lithos.instance").decode())' \
+		"$LXCPATH/$LXCNAME" 2>&1)" "${LXCNAME/./\/}" "the container dir carries trusted.lithos.instance = the lithos name"
+	is "$(ls -A "$LXCPATH/$LXCNAME")" "config" \
+		"a command's container dir holds only its config (no marker file; LXC's log is in lithos_cmd's memory)"
+	ok "$([ -e "/run/lxc/lock$LXCPATH/.$LXCNAME" ]; echo $?)" "liblxc's lock file of the running command exists"
 	lxc-stop -n "$LXCNAME" -P "$LXCPATH" -t 10 >"$T/stop.out" 2>&1
 	ok $? "lxc-stop -n NAME -P LXCPATH: exit 0" || diag_file "$T/stop.out"
 	wait_cmd
 	is "$rc" 143 "after lxc-stop lithos_cmd exits 143 (SIGTERM, lxc.signal.halt)"
+	ok "$([ ! -e "/run/lxc/lock$LXCPATH/.$LXCNAME" ]; echo $?)" "and lithos_cmd removed liblxc's lock file of it"
 else
 	ok 1 "sleeper started"
 	stop_cmd KILL

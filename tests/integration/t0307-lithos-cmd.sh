@@ -127,6 +127,13 @@ user-id: 1000
 group-id: 1000
 executable: /bin/no-such-program
 EOF
+itest_command s nowd <<'EOF'
+kind: Command
+user-id: 1000
+group-id: 1000
+work-dir: /no/such/dir
+executable: /bin/true
+EOF
 itest_command s icat <<'EOF'
 kind: Command
 user-id: 1000
@@ -233,6 +240,16 @@ like "$log" '^to stderr$' "non-interactive: stderr goes to the stdio log"
 run_cmd s nope
 is "$rc" 127 "a missing executable: lithos_cmd exits 127"
 like "$(stdio_log s)" '^lithos_init: cannot run /bin/no-such-program: No such file or directory$' "and lithos_init says why in the stdio log"
+
+# ---- LXC itself fails the start (work-dir missing in the image): 122, and
+# the end of LXC's log (kept in lithos_cmd's memory) on stderr
+run_cmd s nowd
+is "$rc" 122 "LXC fails the start (work-dir missing): lithos_cmd exits 122"
+like "$err" "^lithos_cmd: LXC could not start container $(re "$RUN_LXCNAME")" "and says so on stderr"
+like "$err" '^lithos_cmd: LXC log:$' "and prints LXC's log"
+like "$err" 'no/such/dir' "which names the missing directory"
+ok "$([ ! -e "$LXCPATH/$RUN_LXCNAME" ] && [ ! -e "/run/lxc/lock$LXCPATH/.$RUN_LXCNAME" ]; echo $?)" \
+	"the failed start leaves neither its container dir nor liblxc's lock file"
 
 # ---- pid 1, and the stdio log's owner and mode on the host (LXC's
 # fix_stdio_permissions() chowned and chmod-0700ed whatever were init's

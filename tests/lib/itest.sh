@@ -251,12 +251,14 @@ has_opts() {
 }
 
 # leftovers [LXCNAME...]: prints what the runs left behind: entries in
-# $LXCPATH, state dirs, host mounts mentioning $T, cgroup dirs below
+# $LXCPATH and liblxc's lock files of them, state dirs, host mounts mentioning $T, cgroup dirs below
 # $CGNAME, and the veths of the given instances; empty when clean.
 leftovers() {
 	local n d
 	[ -d "$LXCPATH" ] && ls -A "$LXCPATH" | sed 's|^|lxc dir: |'
 	[ -d "$STATE_DIR" ] && ls -A "$STATE_DIR" | sed 's|^|state dir: |'
+	# liblxc's per-container lock files (RUNTIME_PATH/lxc/lock/LXCPATH/.NAME)
+	[ -d "/run/lxc/lock$LXCPATH" ] && ls -A "/run/lxc/lock$LXCPATH" | sed 's|^|lxc lock file: |'
 	grep -F "$T" /proc/self/mountinfo | awk '{print "mount: " $5}'
 	for d in /sys/fs/cgroup/*/"$CGNAME" /sys/fs/cgroup/"$CGNAME"; do
 		[ -d "$d" ] && find "$d" -mindepth 1 -type d | sed 's|^|cgroup: |'
