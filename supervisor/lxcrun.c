@@ -134,7 +134,8 @@ int instance_dir_write(const char *lxc_path, const char *name, const char *litho
 			*err = xasprintf("container %s is already running", name);
 			goto out;
 		}
-	} else if (mkdir_p(lxc_path, 0755) < 0 || mkdir(dir, 0755) < 0) {
+	} else if (mkdir(dir, 0755) < 0 &&
+		   (errno != ENOENT || mkdir_p(lxc_path, 0755) < 0 || mkdir(dir, 0755) < 0)) {
 		*err = xasprintf("cannot create %s: %s", dir, strerror(errno));
 		goto out;
 	} else {
@@ -196,7 +197,17 @@ int instance_dir_remove(const char *lxc_path, const char *name)
 	char *dir = xasprintf("%s/%s", lxc_path, name);
 	int rc = 0;
 	if (instance_dir_is_ours(dir)) {
-		rc = remove_tree(dir);
+		/* what lithos and LXC put there (config, config.tmp, lxc.log,
+		 * the marker file of older versions) by name; a walk only when
+		 * something else is there too */
+		static const char *const files[] = { "config", "config.tmp", "lxc.log", LITHOS_MARKER };
+		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		for (size_t i = 0; dfd >= 0 && i < sizeof(files) / sizeof(files[0]); i++)
+			unlinkat(dfd, files[i], 0);
+		if (dfd >= 0)
+			close(dfd);
+		if (rmdir(dir) < 0 && errno != ENOENT)
+			rc = remove_tree(dir);
 		lxc_lock_file_remove(lxc_path, name);
 	}
 	free(dir);
