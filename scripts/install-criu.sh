@@ -5,11 +5,19 @@
 #   scripts/install-criu.sh           install (as root); idempotent, fast when done
 #   scripts/install-criu.sh --check   exit 0 iff the installed wrapper passes `criu check`
 #
-# 1. If a system criu (on PATH outside the prefix) passes `criu check`, the
-#    wrappers exec it.
+# criu must be 4.2 or newer (MIN_VERSION): 4.1.x cannot dump any AF_INET
+# socket on Linux >= 6.16 (getsockopt SO_PASSCRED/SO_PASSSEC are refused
+# there; criu issue #2718), so no TCP listener or connection could be
+# checkpointed (docs/criu-notes.md).  An installation of an older criu is
+# replaced.
+#
+# 1. If a system criu (on PATH outside the prefix) is new enough and passes
+#    `criu check`, the wrappers exec it.
 # 2. Otherwise (Debian 12's criu 3.17 fails `criu check` on recent kernels,
-#    or no criu at all) criu 4.x and every library it needs are fetched from
-#    Debian 13 (trixie) with apt-get, using a private, temporary sources list
+#    Debian 13's 4.1.1 is too old, or no criu at all) criu and every library
+#    it needs are fetched from Debian testing (forky: criu 4.2.1; the suite
+#    can be changed with LITHOS_CRIU_SUITE) with apt-get, using a private,
+#    temporary sources list
 #    and apt state/cache under the prefix: apt checks the Release signatures
 #    with the system's debian-archive-keyring.  The .debs are unpacked into
 #    PREFIX/root and criu is run through that root's own dynamic loader
@@ -33,19 +41,24 @@ set -euo pipefail
 
 PREFIX=${LITHOS_CRIU_PREFIX:-/opt/lithos-criu}
 LINK=${LITHOS_CRIU_LINK:-/usr/local/sbin/criu}
-SUITE=${LITHOS_CRIU_SUITE:-trixie}
+SUITE=${LITHOS_CRIU_SUITE:-forky}
+MIN_VERSION=4.2
 MIRROR=${LITHOS_CRIU_MIRROR:-http://deb.debian.org/debian}
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 
 die() { echo "install-criu: error: $*" >&2; exit 1; }
 say() { echo "install-criu: $*"; }
 
-# `criu check` through a wrapper; quiet, bounded
-criu_ok() { timeout 30 "$1" check >/dev/null 2>&1; }
+# the version a criu reports ("Version: 4.2.1" -> 4.2.1), empty if none
+criu_version() { timeout 10 "$1" --version 2>/dev/null | sed -n 's/^Version: *//p' | head -1; }
+# true iff version $1 >= MIN_VERSION
+new_enough() { [ -n "$1" ] && [ "$(printf '%s\n%s\n' "$MIN_VERSION" "$1" | sort -V | head -1)" = "$MIN_VERSION" ]; }
+# new enough and `criu check` passes, through a wrapper; quiet, bounded
+criu_ok() { new_enough "$(criu_version "$1")" && timeout 30 "$1" check >/dev/null 2>&1; }
 
 if [ "${1:-}" = --check ]; then
 	criu_ok "$PREFIX/bin/criu" && exit 0
-	echo "install-criu: $PREFIX/bin/criu missing or fails \`criu check\`" >&2
+	echo "install-criu: $PREFIX/bin/criu missing, older than $MIN_VERSION or fails \`criu check\`" >&2
 	exit 1
 elif [ -n "${1:-}" ]; then
 	echo "usage: $0 [--check]" >&2
@@ -115,10 +128,11 @@ for c in /usr/sbin/criu /usr/bin/criu /sbin/criu /bin/criu; do
 		say "ok: system $c passes \`criu check\`; wrappers in $PREFIX"
 		exit 0
 	fi
-	[ -x "$c" ] && say "system $c fails \`criu check\`; installing criu from $SUITE into $PREFIX"
+	[ -x "$c" ] && say "system $c ($(criu_version "$c")) is older than $MIN_VERSION or fails \`criu check\`; installing criu from $SUITE into $PREFIX"
 done
+[ -x "$PREFIX/bin/criu" ] && say "$PREFIX/bin/criu ($(criu_version "$PREFIX/bin/criu")) is older than $MIN_VERSION or fails \`criu check\`; replacing it"
 
-# 2. criu from Debian 13 into the private prefix
+# 2. criu from Debian testing into the private prefix
 command -v apt-get >/dev/null || die "apt-get not found (Debian only)"
 command -v dpkg-deb >/dev/null || die "dpkg-deb not found (Debian only)"
 [ -r "$KEYRING" ] || die "$KEYRING missing: apt-get install debian-archive-keyring"
@@ -145,7 +159,7 @@ grep -qiE '^(W|E): .*(NO_PUBKEY|not signed|BADSIG|EXPKEYSIG)' "$APT/update.log" 
 	die "the $SUITE Release signature did not verify with $KEYRING (see $APT/update.log)"
 
 # criu and everything it depends on, recursively (libc6 included: criu runs
-# on trixie's own loader and libc, never the system's)
+# on the suite's own loader and libc, never the system's)
 mapfile -t PKGS < <(apt-cache "${AOPT[@]}" depends --recurse --no-recommends --no-suggests \
 	--no-conflicts --no-breaks --no-replaces --no-enhances criu 2>/dev/null |
 	grep -v '^[ <]' | sort -u)
@@ -162,6 +176,11 @@ LD=$R/usr/lib64/ld-linux-x86-64.so.2
 LIBS=$R/usr/lib/x86_64-linux-gnu:$R/lib/x86_64-linux-gnu
 [ -e "$PREFIX/root.new/usr/lib64/ld-linux-x86-64.so.2" ] || die "no dynamic loader in the unpacked libc6"
 [ -x "$PREFIX/root.new/usr/sbin/criu" ] || die "no usr/sbin/criu in the unpacked criu package"
+# too old: refuse before anything in place is replaced
+N=$PREFIX/root.new
+v=$(timeout 10 "$N/usr/lib64/ld-linux-x86-64.so.2" --library-path "$N/usr/lib/x86_64-linux-gnu:$N/lib/x86_64-linux-gnu" \
+	"$N/usr/sbin/criu" --version 2>/dev/null | sed -n 's/^Version: *//p' | head -1) || true
+new_enough "$v" || { rm -rf "$N"; die "criu ${v:-?} from $SUITE is older than $MIN_VERSION (it cannot dump TCP sockets on Linux >= 6.16); set LITHOS_CRIU_SUITE to a suite with criu >= $MIN_VERSION"; }
 rm -rf "$R.old"
 [ -d "$R" ] && mv "$R" "$R.old"
 mv "$PREFIX/root.new" "$R"
