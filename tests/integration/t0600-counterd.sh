@@ -11,8 +11,10 @@
 #   behind its back (through /proc/PID/mem, root only) gives memok=0;
 # - maxgap_ms: the 1 s SIGSTOP shows as a gap of 1-2 s;
 # - --fd 3: serves an inherited listening socket (a lithos tcp-port);
-# - --unix PATH: serves a unix socket (criu 4.1.1 cannot dump TCP sockets on
-#   Linux >= 6.16, see counterd.c);
+# - --unix PATH: serves a unix socket;
+# - --hold 1: a connection stays open and answers one line per newline the
+#   client sends, 16 at once, the 17th is answered and closed; without
+#   --hold the connection is closed after the first line;
 # - --ready FILE holds the first status line; SIGTERM: exit 0.
 # Network: loopback only.  TAP.  Needs gcc -static and python3.
 set -u
@@ -82,7 +84,7 @@ wait_file() { # FILE SECONDS
 }
 
 # ---- usage
-for args in "" "--port" "--port 0" "--port 70000" "--port 1 --fd 3" "--port x" "--port 1 --bogus 1" \
+for args in "" "--port" "--port 0" "--port 1 --hold x" "--port 70000" "--port 1 --fd 3" "--port x" "--port 1 --bogus 1" \
 	"--unix /x --port 1" "--unix /x --fd 3"; do
 	# shellcheck disable=SC2086
 	"$T/counterd" $args >"$T/out" 2>"$T/err"
@@ -194,6 +196,54 @@ like "$(cat "$T/err")" 'fd 7 is not a socket' "--fd 7 on a file: says why"
 kill -TERM "$D2"
 wait "$D2"
 is "$?" 0 "--fd 3: SIGTERM, exit 0"
+PIDS=
+
+# ---- --hold 1: connections kept open, one answer per newline
+PORT4=$(free_port) || bail_out "no free port"
+"$T/counterd" --port "$PORT4" --host 127.0.0.1 --hold 1 --ready "$T/ready4" >"$T/d4.out" 2>"$T/d4.err" &
+D4=$!
+PIDS="$PIDS $D4"
+wait_file "$T/ready4" 10
+ok $? "--hold 1: ready" || diag_file "$T/d4.err"
+h=$("$PYTHON" - "$PORT4" <<'EOF'
+import socket, sys
+port = int(sys.argv[1])
+def line(s):
+    d = b""
+    while not d.endswith(b"\n"):
+        c = s.recv(512)
+        if not c:
+            return "EOF"
+        d += c
+    return d.decode().split()[3]  # requests=N
+out = []
+conns = []
+for _ in range(17):
+    c = socket.create_connection(("127.0.0.1", port), timeout=5)
+    c.settimeout(5)
+    out.append(line(c))  # each gets its first line at once
+    conns.append(c)
+out = [" ".join(out)]
+conns[0].sendall(b"\n\n")  # two more on the first
+out.append(line(conns[0]) + " " + line(conns[0]))
+conns[5].sendall(b"x\n")
+out.append(line(conns[5]))
+out.append(line(conns[16]))  # the 17th was closed
+conns[0].close()  # a slot frees up
+c = socket.create_connection(("127.0.0.1", port), timeout=5)
+c.settimeout(5)
+out.append(line(c))
+c.sendall(b"\n")
+out.append(line(c))
+print("|".join(out))
+EOF
+)
+want="$(seq 1 17 | sed 's/^/requests=/' | tr '\n' ' ' | sed 's/ $//')|requests=18 requests=19|requests=20|EOF|requests=21|requests=22"
+is "$h" "$want" "--hold 1: 16 connections held (the 17th answered and closed), one answer per newline, a closed one frees its slot"
+like "$(ask "$PORT4")" "requests=23 " "--hold 1: a plain client still gets its line (and closes)"
+kill -TERM "$D4"
+wait "$D4"
+is "$?" 0 "--hold 1: SIGTERM, exit 0"
 PIDS=
 
 # ---- --unix PATH

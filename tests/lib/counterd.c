@@ -26,13 +26,18 @@
  * thawed after its restore, here or on another host of the same machine,
  * sees the whole freeze there, so the benchmark reads the freeze time of a
  * migration from the daemon itself; at --interval MS it is accurate to MS).
- * The daemon never reads from a connection.  SIGTERM/SIGINT: exits 0 after printing the state
+ * The daemon never reads from a connection, unless --hold 1: then the
+ * connection stays open (at most 16 at once; more are answered and closed)
+ * and every newline the client sends gets one more status line (each one
+ * counts as a request), until the client closes it; a client holding an
+ * established TCP connection across a checkpoint/restore sees the same
+ * connection answer.  SIGTERM/SIGINT: exits 0 after printing the state
  * on stdout.  The socket is either inherited (--fd N: a lithos tcp-port fd,
  * already listening) or bound here (--port P [--host ADDR], default
  * 0.0.0.0, with SO_REUSEADDR; or --unix PATH, a stream socket at PATH).
- * --unix exists because criu 4.1.1 cannot dump any AF_INET socket on
- * Linux >= 6.16 (SO_PASSCRED/SO_PASSSEC are refused there; criu issue
- * #2718), while unix sockets dump fine.  --ready FILE: written (the first answer
+ * (criu 4.1.1 cannot dump any AF_INET socket on Linux >= 6.16:
+ * SO_PASSCRED/SO_PASSSEC are refused there, criu issue #2718; criu >= 4.2
+ * can, and scripts/install-criu.sh installs 4.2.)  --ready FILE: written (the first answer
  * line) once the daemon listens and its memory is allocated and written.
  *
  * Exit codes: 0 on SIGTERM/SIGINT, 2 usage, 1 runtime error. */
@@ -61,6 +66,9 @@ static uint64_t token, ticks, requests, dirtied, sum, gen, maxgap, lastwake;
 static unsigned char *mem;
 static size_t npages, cursor, dirty_per_tick;
 static unsigned long mem_mib;
+
+#define MAXHOLD 16
+static int held[MAXHOLD]; /* --hold: open connections, -1 = free */
 
 static void on_signal(int sig)
 {
@@ -143,7 +151,7 @@ static int status_line(char *buf, size_t len)
 static int usage(void)
 {
 	fprintf(stderr, "usage: counterd (--fd N | --port P [--host ADDR] | --unix PATH) [--interval MS] "
-			"[--mem MIB] [--dirty PAGES-PER-TICK] [--ready FILE]\n");
+			"[--mem MIB] [--dirty PAGES-PER-TICK] [--hold 0|1] [--ready FILE]\n");
 	return 2;
 }
 
@@ -160,7 +168,7 @@ static int parse_ul(const char *s, unsigned long *out)
 
 int main(int argc, char **argv)
 {
-	unsigned long fd_arg = (unsigned long)-1, port = 0, interval = 100, dirty = 0, v;
+	unsigned long fd_arg = (unsigned long)-1, port = 0, interval = 100, dirty = 0, hold = 0, v;
 	const char *host = "0.0.0.0", *ready = NULL, *upath = NULL;
 	int lfd;
 
@@ -189,6 +197,8 @@ int main(int argc, char **argv)
 			mem_mib = v;
 		} else if (!strcmp(a, "--dirty")) {
 			dirty = v;
+		} else if (!strcmp(a, "--hold")) {
+			hold = v;
 		} else {
 			return usage();
 		}
@@ -274,6 +284,8 @@ int main(int argc, char **argv)
 		}
 	}
 
+	for (int k = 0; k < MAXHOLD; k++)
+		held[k] = -1;
 	uint64_t next = now_ms() + interval;
 	while (!stop) {
 		woke();
@@ -284,16 +296,42 @@ int main(int argc, char **argv)
 			next = now_ms() + interval;
 			continue;
 		}
-		struct pollfd p = { lfd, POLLIN, 0 };
-		int pr = poll(&p, 1, (int)(next - t));
+		struct pollfd p[1 + MAXHOLD] = { { lfd, POLLIN, 0 } };
+		for (int k = 0; k < MAXHOLD; k++)
+			p[1 + k] = (struct pollfd){ held[k], POLLIN, 0 }; /* fd -1: ignored */
+		int pr = poll(p, 1 + MAXHOLD, (int)(next - t));
 		if (pr < 0 && errno != EINTR) {
 			fprintf(stderr, "counterd: poll: %s\n", strerror(errno));
 			return 1;
 		}
 		if (pr <= 0)
 			continue;
+		for (int k = 0; k < MAXHOLD; k++) {
+			char in[512];
+			ssize_t got;
+			if (held[k] < 0 || !p[1 + k].revents)
+				continue;
+			got = read(held[k], in, sizeof(in));
+			if (got < 0 && (errno == EAGAIN || errno == EINTR))
+				continue;
+			if (got <= 0) { /* closed by the client (or reset) */
+				close(held[k]);
+				held[k] = -1;
+				continue;
+			}
+			for (ssize_t b = 0; b < got; b++) {
+				if (in[b] != '\n')
+					continue;
+				requests++;
+				n = status_line(line, sizeof(line));
+				if (write(held[k], line, (size_t)n) < 0)
+					fprintf(stderr, "counterd: write: %s\n", strerror(errno));
+			}
+		}
+		if (!(p[0].revents & POLLIN))
+			continue;
 		for (;;) {
-			int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+			int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 			if (c < 0) {
 				if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
 				    errno != ECONNABORTED)
@@ -304,7 +342,13 @@ int main(int argc, char **argv)
 			n = status_line(line, sizeof(line));
 			if (write(c, line, (size_t)n) < 0)
 				fprintf(stderr, "counterd: write: %s\n", strerror(errno));
-			close(c);
+			int k = 0;
+			while (hold && k < MAXHOLD && held[k] >= 0)
+				k++;
+			if (hold && k < MAXHOLD)
+				held[k] = c;
+			else
+				close(c);
 		}
 	}
 	status_line(line, sizeof(line));
