@@ -10,8 +10,12 @@
 #include <string.h>
 #include <dirent.h>
 #include <limits.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -307,20 +311,14 @@ static int fd_mnt_id(pid_t pid, const char *fd)
 	return id;
 }
 
-int criu_external_stdio(pid_t init, const char *stdio_log, struct buf *conf, struct buf *meta,
-			char **err)
+/* init and all its descendants (children of every thread), init first */
+static size_t process_tree(pid_t init, pid_t **out)
 {
-	struct stat logst;
-	bool have_log = stdio_log && stat(stdio_log, &logst) == 0;
 	pid_t *todo = NULL;
 	size_t n = 0, head = 0;
 	VEC_PUSH(todo, n, init);
-	char **seen = NULL;
-	size_t n_seen = 0;
-	int rc = 0;
-	while (head < n && rc == 0) {
+	while (head < n) {
 		pid_t pid = todo[head++];
-		/* children of every thread */
 		char *tdir = xasprintf("/proc/%d/task", (int)pid);
 		DIR *td = opendir(tdir);
 		struct dirent *te;
@@ -340,6 +338,23 @@ int criu_external_stdio(pid_t init, const char *stdio_log, struct buf *conf, str
 		if (td)
 			closedir(td);
 		free(tdir);
+	}
+	*out = todo;
+	return n;
+}
+
+int criu_external_stdio(pid_t init, const char *stdio_log, struct buf *conf, struct buf *meta,
+			char **err)
+{
+	struct stat logst;
+	bool have_log = stdio_log && stat(stdio_log, &logst) == 0;
+	pid_t *todo = NULL;
+	size_t n = process_tree(init, &todo), head = 0;
+	char **seen = NULL;
+	size_t n_seen = 0;
+	int rc = 0;
+	while (head < n && rc == 0) {
+		pid_t pid = todo[head++];
 		char *fdir = xasprintf("/proc/%d/fd", (int)pid);
 		DIR *fd = opendir(fdir);
 		struct dirent *fe;
@@ -394,6 +409,106 @@ int criu_external_stdio(pid_t init, const char *stdio_log, struct buf *conf, str
 		free(seen[i]);
 	free(seen);
 	free(todo);
+	return rc;
+}
+
+/* the inode of fd link target "socket:[INO]", else 0 */
+static unsigned long long socket_inode(const char *fdpath)
+{
+	char target[64];
+	ssize_t tl = readlink(fdpath, target, sizeof(target) - 1);
+	unsigned long long ino = 0;
+	if (tl <= 0)
+		return 0;
+	target[tl] = 0;
+	if (sscanf(target, "socket:[%llu]", &ino) != 1)
+		return 0;
+	return ino;
+}
+
+/* A duplicate of fd `fd` of process `pid` (pidfd_getfd), or -1. */
+static int steal_fd(pid_t pid, int fd)
+{
+	int pfd = (int)syscall(SYS_pidfd_open, (int)pid, 0);
+	if (pfd < 0)
+		return -1;
+	int d = (int)syscall(SYS_pidfd_getfd, pfd, fd, 0);
+	close(pfd);
+	return d;
+}
+
+int criu_shared_listeners(pid_t init, pid_t tree, char **err)
+{
+	unsigned long long *held = NULL;
+	size_t n_held = 0;
+	char *tdir = xasprintf("/proc/%d/fd", (int)tree);
+	DIR *td = tree > 0 ? opendir(tdir) : NULL;
+	struct dirent *te;
+	while (td && (te = readdir(td))) {
+		char *lp = xasprintf("%s/%s", tdir, te->d_name);
+		unsigned long long ino = te->d_name[0] == '.' ? 0 : socket_inode(lp);
+		free(lp);
+		if (ino)
+			VEC_PUSH(held, n_held, ino);
+	}
+	if (td)
+		closedir(td);
+	free(tdir);
+	pid_t *pids = NULL;
+	size_t n = n_held ? process_tree(init, &pids) : 0;
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char *fdir = xasprintf("/proc/%d/fd", (int)pids[i]);
+		DIR *fd = opendir(fdir);
+		struct dirent *fe;
+		while (rc == 0 && fd && (fe = readdir(fd))) {
+			if (fe->d_name[0] == '.')
+				continue;
+			char *lp = xasprintf("%s/%s", fdir, fe->d_name);
+			unsigned long long ino = socket_inode(lp);
+			free(lp);
+			bool shared = false;
+			for (size_t k = 0; k < n_held && ino && !shared; k++)
+				shared = held[k] == ino;
+			if (!shared)
+				continue;
+			int d = steal_fd(pids[i], atoi(fe->d_name));
+			int dom = 0, listening = 0, reuseport = 0;
+			socklen_t l1 = sizeof(dom), l2 = sizeof(listening), l3 = sizeof(reuseport);
+			bool known = d >= 0 && getsockopt(d, SOL_SOCKET, SO_DOMAIN, &dom, &l1) == 0 &&
+				     getsockopt(d, SOL_SOCKET, SO_ACCEPTCONN, &listening, &l2) == 0 &&
+				     getsockopt(d, SOL_SOCKET, SO_REUSEPORT, &reuseport, &l3) == 0;
+			struct sockaddr_storage ss;
+			socklen_t sl = sizeof(ss);
+			char addr[INET6_ADDRSTRLEN + 8] = "?";
+			if (known && getsockname(d, (struct sockaddr *)&ss, &sl) == 0) {
+				if (ss.ss_family == AF_INET) {
+					struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+					char ip[INET_ADDRSTRLEN];
+					inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+					snprintf(addr, sizeof(addr), "%s:%u", ip, ntohs(a->sin_port));
+				} else if (ss.ss_family == AF_INET6) {
+					struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+					char ip[INET6_ADDRSTRLEN];
+					inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
+					snprintf(addr, sizeof(addr), "[%s]:%u", ip, ntohs(a->sin6_port));
+				}
+			}
+			if (d >= 0)
+				close(d);
+			/* unknown (no pidfd_getfd): assume the worst */
+			if (known && ((dom != AF_INET && dom != AF_INET6) || !listening || reuseport))
+				continue;
+			*err = xasprintf("pid %d (host pid) has fd %s on the listening socket %s of lithos_tree (a tcp-ports entry without reuse-port: true): CRIU cannot hand it back on restore and would bind the port again, which fails while the tree holds it; expected `reuse-port: true` on the tcp-ports of a migratable daemon",
+					 (int)pids[i], fe->d_name, addr);
+			rc = -1;
+		}
+		if (fd)
+			closedir(fd);
+		free(fdir);
+	}
+	free(pids);
+	free(held);
 	return rc;
 }
 

@@ -16,7 +16,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-/* Oldest CRIU accepted (the one checked here is 4.1.1). */
+/* Oldest CRIU accepted (the ones checked here are 4.1.1 and 4.2.1; 4.1.x
+ * cannot dump TCP sockets on Linux >= 6.16, docs/criu-notes.md). */
 #define CRIU_MIN_MAJOR 3
 #define CRIU_MIN_MINOR 15
 
@@ -59,6 +60,13 @@ void criu_base_config(struct buf *conf);
  * for the restore).  Any other such file: -1 with *err naming it. */
 int criu_external_stdio(pid_t init, const char *stdio_log, struct buf *conf, struct buf *meta,
 			char **err);
+
+/* A listening TCP socket that the container's processes share with
+ * lithos_tree `tree` (a tcp-ports entry without reuse-port: true): CRIU
+ * dumps it, but on restore it binds the port again, which fails while the
+ * tree holds it (and CRIU cannot inherit an inet socket).  -1 with *err
+ * naming the first one; 0 when there is none (or no tree). */
+int criu_shared_listeners(pid_t init, pid_t tree, char **err);
 
 /* Write `conf` to PATH and point CRIU_CONFIG_FILE at it (liblxc passes no
  * option of ours to criu; the config file is the way in). */

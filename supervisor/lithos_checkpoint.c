@@ -163,6 +163,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lithos_checkpoint: %s: %s\n", instance, err);
 		return EXIT_CRIU;
 	}
+	/* a tree's shared tcp-port could not be bound again by the restore */
+	if (criu_shared_listeners(ct->init_pid(ct), running_tree(m.runtime_dir), &err) < 0) {
+		fprintf(stderr, "lithos_checkpoint: %s cannot be checkpointed: %s\n", instance, err);
+		return EXIT_INSTANCE;
+	}
 	if (prepare_dir(dir, &err) < 0) {
 		fprintf(stderr, "lithos_checkpoint: %s\n", err);
 		return EXIT_USAGE;

@@ -140,9 +140,10 @@ void tree_events_read(struct tree *t, struct child *c);
 void tree_events_close(struct tree *t, struct child *c, bool remove);
 void tree_main_pid_load(struct tree *t, struct child *c);
 
-/* tree_ports.c */
-int ports_acquire(struct tree *t, struct child *c, const struct want *w, int **fds_out,
-		  uint32_t **child_fds_out, size_t *n_out);
+/* tree_ports.c; restoring: the start is a CRIU restore, whose process
+ * brings its own sockets of `reuse-port: true` ports (none are bound) */
+int ports_acquire(struct tree *t, struct child *c, const struct want *w, bool restoring,
+		  int **fds_out, uint32_t **child_fds_out, size_t *n_out);
 void ports_release(struct tree *t, struct child *c);
 
 /* tree_state.c */

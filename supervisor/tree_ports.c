@@ -1,7 +1,8 @@
 /* tcp-ports: the tree binds each (host, port) once and every instance gets
  * the same socket at its configured fd, so a port stays bound while its
- * instances restart; `reuse-port: true` gives each start its own socket.  A
- * shared socket is closed when no instance holds it any more. */
+ * instances restart; `reuse-port: true` gives each start its own socket
+ * (and a CRIU restore none: the restored process has its own).  A shared
+ * socket is closed when no instance holds it any more. */
 #include "tree.h"
 #include "log.h"
 #include "lxcconf.h"
@@ -59,8 +60,8 @@ static int bind_port(const struct tcp_port *o, uint16_t port, char **err)
 	return fd;
 }
 
-int ports_acquire(struct tree *t, struct child *c, const struct want *w, int **fds_out,
-		  uint32_t **child_fds_out, size_t *n_out)
+int ports_acquire(struct tree *t, struct child *c, const struct want *w, bool restoring,
+		  int **fds_out, uint32_t **child_fds_out, size_t *n_out)
 {
 	size_t n = w->in.n_ports;
 	int *fds = xcalloc(n ? n : 1, sizeof(int));
@@ -73,6 +74,12 @@ int ports_acquire(struct tree *t, struct child *c, const struct want *w, int **f
 		/* external: false in a bridged sandbox: lithos_init binds it
 		 * in the container's network namespace */
 		if (lxcconf_port_internal(&w->in, ip))
+			continue;
+		/* a restored process has its own socket of the port in CRIU's
+		 * images (bound again with SO_REUSEPORT by CRIU); one bound
+		 * here too would take a share of the connections that nothing
+		 * accepts (lithos_knot does not pass fds on a restore) */
+		if (o->reuse_port && restoring)
 			continue;
 		size_t i_out = used++;
 		cfds[i_out] = ip->fd;

@@ -536,7 +536,13 @@ int tree_start(struct tree *t, struct child *c, struct want *w)
 	int *fds = NULL;
 	uint32_t *child_fds = NULL;
 	size_t n_fds = 0;
-	if (ports_acquire(t, c, w, &fds, &child_fds, &n_fds) < 0) {
+	/* a restore request (lithos_restore) turns this start into a restore;
+	 * taken (unlinked) only once the start goes ahead */
+	char *req = knot_file(t, w->lxc_name, "restore");
+	char *rdir = read_first_line(req);
+	if (ports_acquire(t, c, w, rdir != NULL, &fds, &child_fds, &n_fds) < 0) {
+		free(rdir);
+		free(req);
 		close(out);
 		c->state = CH_WAIT_RESTART;
 		c->deadline = now_mono() + (c->restart_timeout > 1 ? c->restart_timeout : 1);
@@ -561,11 +567,8 @@ int tree_start(struct tree *t, struct child *c, struct want *w)
 		free(f);
 		snprintf(ev_arg, sizeof(ev_arg), "%d", ev_w);
 	}
-	/* a restore request (lithos_restore) turns this start into a restore */
 	free(c->restore_dir);
 	c->restore_dir = NULL;
-	char *req = knot_file(t, w->lxc_name, "restore");
-	char *rdir = read_first_line(req);
 	if (rdir) {
 		unlink(req);
 		c->restore_dir = rdir;
