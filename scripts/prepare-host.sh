@@ -3,8 +3,9 @@
 #
 #  - root gets the subordinate id range 100000-165535 in /etc/subuid and
 #    /etc/subgid (needed for lxc.idmap / user namespaces);
-#  - a CRIU that passes `criu check` (scripts/install-criu.sh: the system's,
-#    or criu 4.x from Debian 13 in /opt/lithos-criu, with wrappers);
+#  - a CRIU >= 4.2 that passes `criu check` (scripts/install-criu.sh: the
+#    system's, or criu 4.2.1 from Debian forky in /opt/lithos-criu, with
+#    wrappers);
 #  - the loopback interface is up (tests talk to containers over loopback);
 #  - sanity checks of what LXC needs (user namespaces, cgroup mounts), with
 #    warnings only: the tests that depend on them skip with a reason.

@@ -11,7 +11,8 @@
 # so that 10% of its memory is re-written every second (so a pre-dump has
 # something left for the final dump).  It runs as pid 1 of the container, as
 # lithos runs a migratable daemon, and serves its state on a unix socket
-# (criu 4.1.1 cannot dump TCP sockets on Linux >= 6.16: counterd.c).
+# (as when it was written with criu 4.1.1, which cannot dump TCP sockets on
+# Linux >= 6.16; criu >= 4.2 can: docs/criu-notes.md).
 #
 # Variants, interleaved in one loop, RUNS runs each (default 5):
 #

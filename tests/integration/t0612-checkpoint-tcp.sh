@@ -15,6 +15,7 @@
 #   the tree's, CRIU could not bind the port again on restore):
 #   lithos_checkpoint refuses (exit 4, naming the socket and reuse-port),
 #   creates nothing, the instance runs on;
+# - lithos_migrate of tps: exit 4 (lithos_checkpoint's refusal), it runs on;
 # - lithos_migrate of web from host a to host b (two lithos hosts on this
 #   machine's network, shared image dir) while a client holds a connection:
 #   the connection answers from b (same process), the listener accepts
@@ -232,6 +233,13 @@ ct_use b
 tt_processes s </dev/null
 tt_start_tree || bail_out "tree of b"
 ct_use a
+out=$("$MIGRATE" -C "$T/a/etc/master.yaml" --to local --target-master "$T/b/etc/master.yaml" \
+	--shared-dir "$T/shared" --target-processes "$OTHERS" --source-processes "$WEB_ENTRY" s/tps.0 2>&1)
+is "$?" 4 "lithos_migrate of the daemon on the shared tcp-port: exit 4"
+like "$out" "reuse-port: true" "it passes on lithos_checkpoint's reason" && diag "$out"
+s3=$(tt_connect "$PORT3")
+is "$(ct_field "$s3" token) $(ct_field "$s3" requests)" "$STOKEN 3" "it runs on here (same process, 3rd request)" || diag "$s3"
+is "$(ct_on b tt_init_pid $TPS)" "" "nothing runs on b"
 hold_start "$PORT"
 r0=$(ct_field "$held" requests)
 is "$(ct_field "$held" token)" "$TOKEN" "a client holds a connection to web on a" || diag "$held"
