@@ -17,7 +17,8 @@
 #   the tcp-port bound by lithos_init in the container's namespace, the
 #   user namespace; veth and state dir gone after the stop; a port with
 #   external: true refused at create;
-# - lithos_ps does not list the template's containers (foreign to lithos);
+# - lithos_ps does not list the template's containers (foreign to lithos),
+#   lithos_clean keeps their image even when no processes config names it;
 # - lxc-destroy removes the container dir (destroy hook) and leaves the
 #   image intact; without the marker the hook removes nothing;
 # - failures (unknown sandbox, unknown process, invalid container config,
@@ -351,6 +352,19 @@ lxc-destroy -P "$LXCPATH" -n once >/dev/null 2>&1
 ok $? "lxc-destroy of the Command's container: exit 0"
 is "$(ls -A "$LXCPATH")" "" "the LXC path is empty"
 
+# ---- lithos_clean keeps the image of a template container
+create keep --sandbox s --process web
+is "$rc" 0 "lxc-create keep: exit 0" || diag "$out"
+for f in "$ETC"/processes/*.yaml; do cp "$f" "$f.saved" && : >"$f"; done
+"$top_builddir/lithos_clean" -C "$MASTER" --unused >"$T/clean.out" 2>"$T/clean.err"
+is "$?:$(cat "$T/clean.out")" "0:" "lithos_clean --unused: with no entry naming it, the image stays used by the template container"
+lxc-destroy -P "$LXCPATH" -n keep >/dev/null 2>&1
+"$top_builddir/lithos_clean" -C "$MASTER" --unused >"$T/clean.out" 2>"$T/clean.err"
+like "$(cat "$T/clean.out")" "$(re "$IMAGES/t/v1")\$|^t/v1\$" \
+	"lithos_clean --unused: unused once the container is destroyed (the check above can fail)" ||
+	diag_file "$T/clean.err"
+for f in "$ETC"/processes/*.yaml; do mv "$f.saved" "$f"; done
+
 # ---- failures leave nothing behind
 fail_case() { # DESCRIPTION ERE ARGS...
 	local what=$1 want=$2
@@ -377,6 +391,6 @@ cp "$T/web.yaml.good" "$IMAGES/t/v1/config/web.yaml"
 # liblxc's lock files (/run/lxc/lock/LXCPATH/.NAME): lxc-create and
 # lxc-destroy leave them for every container, of any template; lithos
 # removes only those of the containers it makes itself
-for n in "$CT" web-1 once bad srv ext; do rm -f "/run/lxc/lock$LXCPATH/.$n"; done
-check_no_leftovers "after every case" "$CT" web-1 once bad srv ext
+for n in "$CT" web-1 once bad srv ext keep; do rm -f "/run/lxc/lock$LXCPATH/.$n"; done
+check_no_leftovers "after every case" "$CT" web-1 once bad srv ext keep
 done_testing
