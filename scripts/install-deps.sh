@@ -16,8 +16,8 @@ PACKAGES=(
 	libyaml-dev libsodium-dev lxc lxc-dev
 	# test images and containers
 	busybox-static uidmap iproute2 bridge-utils
-	# test helpers (secrets compatibility, ssh keys)
-	python3 python3-nacl openssh-client
+	# test helpers (secrets compatibility, ssh keys, a delayed system call)
+	python3 python3-nacl openssh-client strace
 	# fuzzer (libFuzzer)
 	clang libclang-rt-14-dev
 )

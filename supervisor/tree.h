@@ -132,6 +132,10 @@ void tree_write_status(struct tree *t);
 double tree_next_deadline(struct tree *t);
 void tree_remove_dead(struct tree *t);
 void kill_stale_init(struct tree *t, const char *lxc_name);
+/* SIGNAL to the init of a running container through a pidfd (from its
+ * monitor); -1 if it does not run or cannot be signalled */
+struct lxc_container;
+int tree_kill_container(struct lxc_container *lc, int sig);
 
 /* restart-process-only: open (create) the events fifo of an instance;
  * read and apply what lithos_init reported; close it (remove the fifo). */

@@ -21,6 +21,7 @@
 #include <sodium.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 
 double now_mono(void)
@@ -82,20 +83,56 @@ static int compile_want(struct tree *t, struct want *w, struct diags *d)
 	return r;
 }
 
-static pid_t recorded_init(struct tree *t, const char *lxc_name);
+static int recorded_init(struct tree *t, const char *lxc_name, pid_t *pid);
+
+static int pidfd_signal(int pidfd, int sig)
+{
+	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+/* A knot the tree adopted (after a crash) is not its child: between its
+ * death and the poll of its pidfd that tells us, its pid may be reused by
+ * anything, so it is signalled through that pidfd.  Our own children keep
+ * kill(): a dead one stays a zombie until we reap it. */
+static int signal_knot(struct child *c, int sig)
+{
+	if (c->pidfd >= 0)
+		return pidfd_signal(c->pidfd, sig);
+	return c->pid > 0 ? kill(c->pid, sig) : -1;
+}
+
+int tree_kill_container(struct lxc_container *lc, int sig)
+{
+	if (!lc->is_running(lc))
+		return -1;
+	/* from the monitor (the knot); with a pid instead, the init could
+	 * die and its pid be reused between the question and the signal */
+	int pfd = lc->init_pidfd(lc);
+	if (pfd < 0) {
+		pid_t init = lc->init_pid(lc);
+		pfd = init > 1 ? (int)syscall(SYS_pidfd_open, init, 0) : -1;
+	}
+	if (pfd < 0)
+		return -1;
+	int r = pidfd_signal(pfd, sig);
+	close(pfd);
+	return r;
+}
 
 /* The container of a knot that died without stopping it (its monitor is
  * gone, LXC won't): kill its init, which takes the whole pid namespace. */
 void kill_stale_init(struct tree *t, const char *lxc_name)
 {
-	pid_t pid = recorded_init(t, lxc_name);
+	pid_t pid;
+	int pfd = recorded_init(t, lxc_name, &pid);
 	char *f = knot_file(t, lxc_name, "init");
 	unlink(f);
 	free(f);
-	if (pid > 1) {
+	if (pfd >= 0) {
 		log_warn("Killing the container of %s (init pid %d): its knot is gone", lxc_name,
 			 (int)pid);
-		kill(pid, SIGKILL);
+		pidfd_signal(pfd, SIGKILL);
+		close(pfd);
 	}
 }
 
@@ -694,30 +731,42 @@ int tree_start(struct tree *t, struct child *c, struct want *w)
 	return 0;
 }
 
-/* Host pid of the container's init from the start-host hook's record,
- * checked against its start time; 0 if unknown or gone. */
-static pid_t recorded_init(struct tree *t, const char *lxc_name)
+/* A pidfd of the container's init from the start-host hook's record (host
+ * pid and start time), the start time checked after the pidfd is opened: it
+ * is that process, whatever becomes of the pid.  -1 if unknown or gone. */
+static int recorded_init(struct tree *t, const char *lxc_name, pid_t *pid_out)
 {
 	char *f = knot_file(t, lxc_name, "init");
 	FILE *fh = fopen(f, "re");
 	free(f);
 	if (!fh)
-		return 0;
+		return -1;
 	int pid = 0;
 	unsigned long long start = 0;
 	int n = fscanf(fh, "%d %llu", &pid, &start);
 	fclose(fh);
 	if (n != 2 || pid <= 1)
-		return 0;
-	return proc_starttime(pid) == start ? pid : 0;
+		return -1;
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pfd >= 0 && proc_starttime(pid) != start) {
+		close(pfd);
+		pfd = -1;
+	}
+	*pid_out = pid;
+	return pfd;
 }
 
 static int term_payload(struct tree *t, const char *lxc_name)
 {
 	/* lithos_init forwards it to the process and, for
 	 * restart-process-only, knows the death that follows is a stop */
-	pid_t init = recorded_init(t, lxc_name);
-	return init && kill(init, SIGTERM) == 0 ? 1 : 0;
+	pid_t pid;
+	int pfd = recorded_init(t, lxc_name, &pid);
+	if (pfd < 0)
+		return 0;
+	int r = pidfd_signal(pfd, SIGTERM);
+	close(pfd);
+	return r == 0 ? 1 : 0;
 }
 
 void tree_stop(struct tree *t, struct child *c)
@@ -729,7 +778,7 @@ void tree_stop(struct tree *t, struct child *c)
 		/* SIGTERM once, to the container's init (lithos_init), which
 		 * passes it to the process; after kill-timeout, SIGKILL */
 		if (term_payload(t, c->lxc_name) <= 0)
-			kill(c->pid, SIGTERM);
+			signal_knot(c, SIGTERM);
 		c->term_sent = true;
 		c->deadline = now_mono() + c->kill_timeout;
 		log_info("Stopping %s (SIGTERM, kill-timeout %.1fs)", c->name, c->kill_timeout);
@@ -741,14 +790,10 @@ static void kill_hard(struct tree *t, struct child *c)
 	log_warn("Killing %s: still alive %.1fs after SIGTERM", c->name, c->kill_timeout);
 	struct lxc_container *lc = lxc_container_new(c->lxc_name, t->host.lxc_path);
 	if (lc) {
-		if (lc->is_running(lc)) {
-			pid_t init = lc->init_pid(lc);
-			if (init > 0)
-				kill(init, SIGKILL);
-		}
+		tree_kill_container(lc, SIGKILL);
 		lxc_container_put(lc);
 	}
-	kill(c->pid, SIGKILL);
+	signal_knot(c, SIGKILL);
 	c->deadline = now_mono() + 5;
 }
 

@@ -439,44 +439,43 @@ void tree_adopt_orphans(struct tree *t)
 				pid = 0;
 			fclose(f);
 		}
-		bool adopted = false;
-		if (pid > 0 && knot_alive(pid, name)) {
-			int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
-			if (pfd >= 0) {
-				struct child c = { 0 };
-				c.lxc_name = xstrdup(lxc_name);
-				c.name = xstrdup(name);
-				const char *slash = strchr(name, '/'), *dot = strrchr(name, '.');
-				c.sandbox = slash ? xstrndup(name, (size_t)(slash - name)) : xstrdup("?");
-				c.proc = slash && dot > slash ? xstrndup(slash + 1, (size_t)(dot - slash - 1))
-							      : xstrdup("?");
-				snprintf(c.hash, sizeof(c.hash), "%s", hash);
-				c.state = CH_RUNNING;
-				c.pid = pid;
-				c.pidfd = pfd;
-				c.ev_fd = -1;
-				tree_events_open(t, &c, false);
-				if (c.ev_fd >= 0)
-					tree_main_pid_load(t, &c);
-				c.started_at = now_mono();
-				c.restart_timeout = 1;
-				c.kill_timeout = 5;
-				c.wanted = true;
-				VEC_PUSH(t->children, t->n_children, c);
-				adopted = true;
-				log_warn("Adopted %s (knot pid %d) left running by an earlier tree", name, pid);
-			}
+		/* the pidfd first, then the command line: the pidfd is of the
+		 * knot checked, even if the pid is reused later */
+		int pfd = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+		if (pfd >= 0 && !knot_alive(pid, name)) {
+			close(pfd);
+			pfd = -1;
 		}
-		if (!adopted) {
+		if (pfd >= 0) {
+			struct child c = { 0 };
+			c.lxc_name = xstrdup(lxc_name);
+			c.name = xstrdup(name);
+			const char *slash = strchr(name, '/'), *dot = strrchr(name, '.');
+			c.sandbox = slash ? xstrndup(name, (size_t)(slash - name)) : xstrdup("?");
+			c.proc = slash && dot > slash ? xstrndup(slash + 1, (size_t)(dot - slash - 1))
+						      : xstrdup("?");
+			snprintf(c.hash, sizeof(c.hash), "%s", hash);
+			c.state = CH_RUNNING;
+			c.pid = pid;
+			c.pidfd = pfd;
+			c.ev_fd = -1;
+			tree_events_open(t, &c, false);
+			if (c.ev_fd >= 0)
+				tree_main_pid_load(t, &c);
+			c.started_at = now_mono();
+			c.restart_timeout = 1;
+			c.kill_timeout = 5;
+			c.wanted = true;
+			VEC_PUSH(t->children, t->n_children, c);
+			log_warn("Adopted %s (knot pid %d) left running by an earlier tree", name, pid);
+		} else {
 			/* a container of ours without its knot must not run on */
 			kill_stale_init(t, lxc_name);
 			struct lxc_container *lc = lxc_container_new(lxc_name, t->host.lxc_path);
 			if (lc) {
 				if (lc->is_running(lc)) {
-					pid_t init = lc->init_pid(lc);
 					log_warn("Killing %s: its knot is gone", lxc_name);
-					if (init > 0)
-						kill(init, SIGKILL);
+					tree_kill_container(lc, SIGKILL);
 				}
 				lxc_container_put(lc);
 			}

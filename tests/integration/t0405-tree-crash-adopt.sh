@@ -8,7 +8,11 @@
 #   meanwhile;
 # - adopted instances are supervised: their process killed -> restarted;
 #   their knot killed -> container killed and restarted;
-# - SIGTERM stops the adopted instances too; nothing left behind.
+# - SIGTERM stops the adopted instances too; nothing left behind;
+# - an adopted knot is signalled through its pidfd, not its pid: with the
+#   tree's first signal held back (strace -e inject=...:delay_enter), the
+#   knot it targets is killed and its pid given to a decoy (ns_last_pid);
+#   the decoy must survive the signal meant for the dead knot.
 # Counts of running containers (lxc-ls, lithos_ps, pgrep) after each step.
 # TAP.  Needs root, LXC, busybox-static and python3.
 set -u
@@ -121,7 +125,82 @@ ok $? "b's LXC dir, state dir and cgroups are gone"
 is "$(nknots)" 3 "pgrep: 3 knots"
 is "$(tt_ps_summary | tr '\n' ' ')" "s/a.0 running s/a.1 running s/c.0 running " "lithos_ps: a.0, a.1, c.0 running"
 
+# ---- SIGTERM with the first signal held back 4 s, the pid of its target
+# reused meanwhile.  The init records go aside so that the tree signals the
+# knots themselves (the SIGTERM goes to the container's init otherwise).
+# decoy_at PID: a sleep with exactly that pid (0 on success)
+decoy_at() {
+	"$PYTHON" - "$1" <<'PYEOF'
+import os, sys
+want = int(sys.argv[1])
+for _ in range(500):
+    with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+        f.write(str(want - 1))
+    pid = os.fork()
+    if pid == 0:
+        if os.getpid() == want:
+            fd = os.open("/dev/null", os.O_RDWR)
+            for i in (0, 1, 2):
+                os.dup2(fd, i)
+            os.execvp("sleep", ["sleep", "120"])
+        os._exit(0)
+    if pid == want:
+        sys.exit(0)
+    os.waitpid(pid, 0)
+sys.exit(1)
+PYEOF
+}
+# the target of the signal the tree is held in: the pid of kill(), the
+# process of pidfd_send_signal()'s pidfd
+held_target() {
+	local nr a0 a1
+	read -r nr a0 a1 _ 2>/dev/null <"/proc/$TREE/syscall" || return 1
+	case $nr in
+	62) echo "$((a0)) $((a1)) kill" ;;
+	424) echo "$(awk '$1 == "Pid:" { print $2 }' "/proc/$TREE/fdinfo/$((a0))") $((a1)) pidfd" ;;
+	*) return 1 ;;
+	esac
+}
+if ! command -v strace >/dev/null; then
+	for d in "the tree is held in a signal to a knot" "the decoy with the dead knot's pid survives the signal"; do
+		skip "$d" "strace is not installed"
+	done
+elif ! [ -w /proc/sys/kernel/ns_last_pid ]; then
+	for d in "the tree is held in a signal to a knot" "the decoy with the dead knot's pid survives the signal"; do
+		skip "$d" "/proc/sys/kernel/ns_last_pid is not writable (not the initial pid namespace)"
+	done
+else
+	for f in "$RUNDIR"/knots/*.init; do mv "$f" "$f.aside"; done
+	strace -p "$TREE" -o "$T/strace.log" -e trace=kill,pidfd_send_signal \
+		-e inject=kill,pidfd_send_signal:delay_enter=4000000:when=1 2>"$T/strace.err" &
+	STRACE=$!
+	tt_wait_for 5 'grep -qx "TracerPid:[[:space:]]*$STRACE" "/proc/$TREE/status"' ||
+		diag "strace did not attach to the tree"
+	kill -TERM "$TREE"
+	tt_wait_for 5 'held_target >/dev/null'
+	read -r victim sig how < <(held_target)
+	for f in "$RUNDIR"/knots/*.init.aside; do mv "$f" "${f%.aside}"; done
+	ok $([ -n "${victim:-}" ] && [ "${sig:-}" = 15 ] && pgrep -f "lithos_knot --name .* --master $MASTER( |\$)" | grep -qx "$victim" && echo 0 || echo 1) \
+		"the tree is held in a signal to a knot (SIGTERM to pid ${victim:-?} by ${how:-?})"
+	decoy=
+	if [ -n "${victim:-}" ]; then
+		kill -KILL "$victim"
+		tt_wait_for 3 '[ ! -e "/proc/$victim" ]' && decoy_at "$victim" && decoy=$victim
+	fi
+	[ -n "$decoy" ] || diag "no decoy with pid ${victim:-?}: it was not freed or was taken by another process"
+	# the held signal goes now; the tree stops the others and sees the
+	# killed knot's death through its pidfd
+	tt_wait_for 8 '! held_target >/dev/null'
+	sleep 0.5
+	ok $([ -n "$decoy" ] && [ "$(awk '{print $3}' "/proc/$decoy/stat" 2>/dev/null)" = S ] &&
+		[ "$(tr '\0' ' ' <"/proc/$decoy/cmdline" 2>/dev/null)" = "sleep 120 " ] && echo 0 || echo 1) \
+		"the decoy with the dead knot's pid survives the signal"
+	diag_file "$T/strace.log" "strace"
+	[ -n "$decoy" ] && kill -KILL "$decoy" 2>/dev/null
+fi
+
 tt_stop_tree TERM
+[ -n "${STRACE:-}" ] && wait "$STRACE" 2>/dev/null
 is "$rc" 0 "lithos_tree exits 0 on SIGTERM"
 is "$(tt_nrunning)" 0 "lxc-ls: the adopted containers were stopped"
 tt_check_clean "after SIGTERM" $NAMES
