@@ -29,8 +29,10 @@ static char *slurp(const char *dir, const char *name, size_t *len)
 	return s;
 }
 
+/* extra_yaml: lines appended to the case's container.yaml (NULL: none) */
 static int render_case(const char *dir, const char *case_name, enum cgroup_version cg,
-		       bool force_standalone, struct buf *out, struct buf *init_out, struct diags *d)
+		       bool force_standalone, const char *extra_yaml, struct buf *out,
+		       struct buf *init_out, struct diags *d)
 {
 	size_t len;
 	struct master_config m;
@@ -53,7 +55,12 @@ static int render_case(const char *dir, const char *case_name, enum cgroup_versi
 
 	struct container_config cc;
 	char *ctext = slurp(dir, "container.yaml", &len);
-	container_config_parse_buffer(&cc, "/images/app/v1/config/app.yaml", ctext, len, d);
+	struct buf ct = { 0 };
+	buf_add(&ct, ctext ? ctext : "", ctext ? len : 0);
+	if (extra_yaml)
+		buf_puts(&ct, extra_yaml);
+	container_config_parse_buffer(&cc, "/images/app/v1/config/app.yaml", buf_str(&ct), ct.len, d);
+	buf_free(&ct);
 	free(ctext);
 
 	/* a file `standalone`: the config lxc-start runs with no lithos
@@ -142,12 +149,12 @@ int main(void)
 		for (int v = 1; v <= 2; v++) {
 			struct diags d = { 0 };
 			struct buf out = { 0 }, again = { 0 }, init = { 0 };
-			int rc = render_case(dir, names[i], v == 2 ? CGROUP_V2 : CGROUP_V1, false, &out,
+			int rc = render_case(dir, names[i], v == 2 ? CGROUP_V2 : CGROUP_V1, false, NULL, &out,
 					     v == 1 ? &init : NULL, &d);
 			if (!ok(rc == 0, "%s: renders for cgroup v%d", names[i], v))
 				diags_print(stdout, &d);
 			diags_free(&d);
-			render_case(dir, names[i], v == 2 ? CGROUP_V2 : CGROUP_V1, false, &again, NULL, &d);
+			render_case(dir, names[i], v == 2 ? CGROUP_V2 : CGROUP_V1, false, NULL, &again, NULL, &d);
 			diags_free(&d);
 			ok(out.len == again.len && !memcmp(buf_str(&out), buf_str(&again), out.len),
 			   "%s: v%d rendering is deterministic", names[i], v);
@@ -207,7 +214,7 @@ int main(void)
 		char *dir = xasprintf("%s/04-bridged-daemon", root);
 		struct diags d = { 0 };
 		struct buf out = { 0 };
-		int rc = render_case(dir, "04-bridged-daemon", CGROUP_V2, true, &out, NULL, &d);
+		int rc = render_case(dir, "04-bridged-daemon", CGROUP_V2, true, NULL, &out, NULL, &d);
 		struct buf msg = { 0 };
 		for (size_t k = 0; k < d.n; k++)
 			buf_printf(&msg, "%s\n", d.v[k].msg);
@@ -218,6 +225,27 @@ int main(void)
 		buf_free(&msg);
 		buf_free(&out);
 		diags_free(&d);
+		free(dir);
+	}
+	/* standalone: secrets would have to be written into the config file */
+	{
+		static const char *const extra[] = {
+			"secret-environ: {TOKEN: \"v2:AAAA\"}\n",
+			"secret-environ-file: /config/secrets.yaml\n",
+		};
+		char *dir = xasprintf("%s/13-standalone", root);
+		for (size_t k = 0; k < 2; k++) {
+			struct diags d = { 0 };
+			struct buf out = { 0 };
+			int rc = render_case(dir, "13-standalone", CGROUP_V2, false, extra[k], &out, NULL,
+					     &d);
+			ok(rc < 0 && d.n == 1 && strstr(d.v[0].msg, "secret-environ:") &&
+				   strstr(d.v[0].msg, "standalone") && d.v[0].line == 12,
+			   "standalone: %.*s refused at line 12 (%s)", (int)strcspn(extra[k], ":"), extra[k],
+			   d.n ? d.v[0].msg : "no problem");
+			buf_free(&out);
+			diags_free(&d);
+		}
 		free(dir);
 	}
 	free(root);
