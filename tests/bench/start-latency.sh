@@ -53,7 +53,9 @@
 #
 # Environment: BENCH_RUNS (30), BENCH_WARMUP (3), BENCH_MODES ("host
 # bridged"), BENCH_STATE_TMPFS (1: the runtime dir with the state dirs on a
-# tmpfs of its own, as /run is; 0: on /tmp's filesystem), BENCH_LXC_TMPFS
+# tmpfs of its own, as /run is; 0: on /tmp's filesystem), BENCH_LOCK_TMPFS
+# (1: liblxc's lock files of the bench's LXC path on a tmpfs where /run is
+# not one; 0: where they are), BENCH_LXC_TMPFS
 # (0; 1: the LXC path on a tmpfs too, for every variant), BENCH_BUILDDIR (where lithos_* were built; default the repo
 # root; the binaries and templates are copied first, so a concurrent rebuild
 # does not disturb a run), BENCH_NET (10.251.77: the bridge's /24),
@@ -107,6 +109,16 @@ if [ "${BENCH_LXC_TMPFS:-0}" = 1 ]; then
 	mkdir -p "$T/lxc"
 	mount -t tmpfs -o size=64m,mode=0755 lithos-bench-lxc "$T/lxc" && made_lxc_tmpfs=1
 fi
+# liblxc's lock files of the bench's containers (/run/lxc/lock/LXCPATH/.NAME)
+# on a tmpfs, as /run is on a usual host: on the VM these figures come from
+# /run is on the root ext4, where each lithos_cmd run (a new container name)
+# pays a file create and removal that lxc-execute of a fixed name does not
+# (BENCH_LOCK_TMPFS=0 leaves them where they are)
+made_lock_tmpfs=0
+if [ "${BENCH_LOCK_TMPFS:-1}" = 1 ] && [ "$(stat -f -c %T /run)" != tmpfs ]; then
+	mkdir -p "/run/lxc/lock$T/lxc"
+	mount -t tmpfs -o size=4m,mode=0755 lithos-bench-lock "/run/lxc/lock$T/lxc" && made_lock_tmpfs=1
+fi
 made_bridge=0
 cleanup() {
 	set +e
@@ -125,6 +137,10 @@ cleanup() {
 	done
 	[ "$made_tmpfs" = 1 ] && umount "$T/run"
 	[ "$made_lxc_tmpfs" = 1 ] && umount "$T/lxc"
+	if [ "$made_lock_tmpfs" = 1 ]; then
+		umount "/run/lxc/lock$T/lxc"
+		rmdir -p "/run/lxc/lock$T/lxc" 2>/dev/null
+	fi
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then
 		bench_note "kept $T"
 	else
@@ -407,7 +423,7 @@ label() {
 echo "# start-to-exit latency of /bin/true, ms ($RUNS interleaved runs per variant after $WARMUP warm-up rounds)"
 echo "# $(bench_machine)"
 echo "# load average before/after: $load0 / $load1"
-echo "# runtime dir (state dirs): $(stat -f -c %T "$T/run"); lxc path: $(stat -f -c %T "$T/lxc")"
+echo "# runtime dir (state dirs): $(stat -f -c %T "$T/run"); lxc path: $(stat -f -c %T "$T/lxc"); liblxc's lock dir: $(stat -f -c %T "/run/lxc/lock$T/lxc" 2>/dev/null || echo none)"
 for mode in $MODES; do
 	echo
 	case $mode in
