@@ -21,22 +21,7 @@ itest_init t0305
 IP=$(command -v ip) || skip_all "ip (iproute2) is missing"
 
 # ---- our own bridge on a free 10.231.N.0/24
-BR=lt$$
-BR=${BR:0:15}
-N=
-for i in $(seq 0 99); do
-	c=$(((($$ + i) % 100) + 120))
-	if ! "$IP" -4 addr show | grep -q "inet 10\.231\.$c\."; then
-		N=$c
-		break
-	fi
-done
-[ -n "$N" ] || bail_out "no free 10.231.N.0/24 for the test bridge"
-NET=10.231.$N
-ITEST_BRIDGES=$BR
-"$IP" link add "$BR" type bridge || bail_out "cannot create bridge $BR"
-"$IP" addr add "$NET.1/24" dev "$BR" &&
-	"$IP" link set "$BR" up || bail_out "cannot configure bridge $BR"
+itest_bridge lt 10.231 120
 
 itest_image
 itest_master

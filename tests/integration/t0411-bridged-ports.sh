@@ -23,22 +23,7 @@ command -v nsenter >/dev/null 2>&1 || skip_all "nsenter (util-linux) is missing"
 command -v gcc >/dev/null 2>&1 || skip_all "gcc is needed to build the test server"
 
 # ---- our own bridge on a free 10.231.N.0/24
-BR=lp$$
-BR=${BR:0:15}
-N=
-for i in $(seq 0 99); do
-	c=$(((($$ + i) % 100) + 20))
-	if ! "$IP" -4 addr show | grep -q "inet 10\.231\.$c\."; then
-		N=$c
-		break
-	fi
-done
-[ -n "$N" ] || bail_out "no free 10.231.N.0/24 for the test bridge"
-NET=10.231.$N
-ITEST_BRIDGES=$BR
-"$IP" link add "$BR" type bridge || bail_out "cannot create bridge $BR"
-"$IP" addr add "$NET.1/24" dev "$BR" &&
-	"$IP" link set "$BR" up || bail_out "cannot configure bridge $BR"
+itest_bridge lp 10.231 20
 
 itest_image
 tt_build_server "$IMAGES/t/v1/bin/tt_srv" || skip_all "cannot build a static test server (gcc -static)"

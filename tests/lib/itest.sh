@@ -250,6 +250,30 @@ has_opts() {
 	done
 }
 
+# itest_bridge PREFIX NET16 FIRST: a bridge of the test's own (no uplink,
+# no NAT) named PREFIX<pid> on the first free NET16.N.0/24 with N from
+# FIRST + (pid mod 100); sets BR and NET (NET16.N), host address NET.1;
+# removed by the EXIT trap.
+itest_bridge() {
+	local prefix=$1 net16=$2 first=$3 i c ip
+	ip=$(command -v ip) || skip_all "ip (iproute2) is missing"
+	BR=$prefix$$
+	BR=${BR:0:15}
+	NET=
+	for i in $(seq 0 99); do
+		c=$(((($$ + i) % 100) + first))
+		if ! "$ip" -4 addr show | grep -q "inet ${net16//./\\.}\.$c\."; then
+			NET=$net16.$c
+			break
+		fi
+	done
+	[ -n "$NET" ] || bail_out "no free $net16.N.0/24 for the test bridge"
+	ITEST_BRIDGES="${ITEST_BRIDGES:+$ITEST_BRIDGES }$BR"
+	"$ip" link add "$BR" type bridge || bail_out "cannot create bridge $BR"
+	"$ip" addr add "$NET.1/24" dev "$BR" &&
+		"$ip" link set "$BR" up || bail_out "cannot configure bridge $BR"
+}
+
 # leftovers [LXCNAME...]: prints what the runs left behind: entries in
 # $LXCPATH and liblxc's lock files of them, state dirs, host mounts mentioning $T, cgroup dirs below
 # $CGNAME, and the veths of the given instances; empty when clean.
