@@ -373,6 +373,22 @@ printf 'kind: Daemon\nexecutable: /bin/true\nuser-id: 5000\n' >"$IMAGES/t/v1/con
 fail_case "user-id outside the sandbox" "$(re "$IMAGES/t/v1/config/web.yaml"):3:[0-9]+: .*5000" --sandbox s --process web
 cp "$T/web.yaml.good" "$IMAGES/t/v1/config/web.yaml"
 
+# the template run directly, as lxc-create runs it
+mkdir -p "$T/direct"
+out=$("$TEMPLATE" --name d --path "$T/direct" --rootfs "$T/direct/rootfs" --mapped-uid 0:100000:65536 \
+	--sandbox s --process web 2>&1)
+rc=$?
+ok $((rc == 0)) "--mapped-uid (unprivileged lxc-create): refused (exit $rc)"
+like "$out" "must run as root" "--mapped-uid: the error says why" || diag "$out"
+out=$("$TEMPLATE" --name d --path "$T/direct" --sandbox s --process web --bogus 2>&1)
+rc=$?
+ok $((rc == 0)) "an unknown option: exit $rc"
+is "$(ls -A "$T/direct")" "" "the refused runs wrote nothing into the container's directory"
+out=$("$TEMPLATE" --help 2>&1)
+rc=$?
+is "$rc" 0 "--help: exit 0"
+like "$out" "^Usage: lxc-create -n NAME -t lithos" "--help: prints the usage"
+
 # liblxc's lock files (/run/lxc/lock/LXCPATH/.NAME): lxc-create and
 # lxc-destroy leave them for every container, of any template; lithos
 # removes only those of the containers it makes itself
