@@ -184,8 +184,9 @@ is "$(grep -v '^#' "$LXCPATH/$CT/lithos.template" 2>&1)" "sandbox s
 process web
 instance 0
 master $MASTER" "lithos.template marker names the sandbox, process, instance and master"
-[ ! -e "$LXCPATH/$CT/lithos.instance" ] && [ ! -e "$LXCPATH/$CT/rootfs" ]
-ok $? "no lithos.instance marker (foreign to lithos_tree) and no rootfs dir of its own"
+xattr=$(python3 -c 'import os, sys; print(os.listxattr(sys.argv[1]))' "$LXCPATH/$CT" 2>&1)
+[ ! -e "$LXCPATH/$CT/lithos.instance" ] && [ "$xattr" = "[]" ] && [ ! -e "$LXCPATH/$CT/rootfs" ]
+ok $? "not marked as lithos's (no trusted.lithos.instance: $xattr, no lithos.instance file) and no rootfs dir of its own"
 is "$(state "$CT")" STOPPED "lxc-info: STOPPED after create"
 is "$(ls -A "$STATE_DIR" 2>/dev/null)" "" "no state dir before the start"
 
