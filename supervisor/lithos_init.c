@@ -59,6 +59,7 @@
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -353,6 +354,12 @@ int main(int argc, char **argv)
 				"(pid 1 of lithos containers, started by lithos_cmd and lithos_knot through LXC)\n");
 		return 2;
 	}
+	/* Not dumpable: /proc/1/fd (the events fifo, the stdio log) and
+	 * /proc/1/mem are then closed to the process and whatever else runs
+	 * with the same uid in the container (an exec makes the process
+	 * dumpable again, as usual); a process with CAP_SYS_PTRACE in the
+	 * container's user namespace (its root) still gets in. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	/* our own fds are not the process's */
 	for (int k = 0; k < 3; k++)
 		if (stdio_fd[k] > 2)

@@ -48,6 +48,9 @@ arguments:
   - |
     echo "pid1 $(tr '\0' ' ' </proc/1/cmdline)"
     echo "init-mount $(awk '$5 == "/dev/.lithos-init" {print $6}' /proc/self/mountinfo)"
+    ls /proc/1/fd >/dev/null 2>&1 && echo "init-fds readable" || echo "init-fds closed"
+    for f in /proc/1/fd/*; do (echo forged >"$f") 2>/dev/null && echo "init-fd $f writable"; done
+    echo "self-fds $(ls /proc/self/fd | wc -l)"
 environ: {PATH: /bin}
 EOF
 done
@@ -265,6 +268,9 @@ for sb in s u; do
 	log=$(stdio_log $sb)
 	like "$log" "^pid1 /dev/\\.lithos-init --stdio [0-9]+,[0-9]+,[0-9]+ -- /bin/sh -c " "$sb: pid 1 is lithos_init, running the process"
 	like "$log" '^init-mount ro,nosuid' "$sb: /dev/.lithos-init is a read-only nosuid bind"
+	like "$log" '^init-fds closed$' "$sb: pid 1 is not dumpable: the process (uid 1000) cannot list /proc/1/fd"
+	unlike "$log" '^init-fd ' "$sb: and cannot write through any of pid 1's fds"
+	like "$log" '^self-fds [1-9]' "$sb: while its own /proc/self/fd is readable (it is dumpable again after exec)"
 done
 
 # ---- interactive without a terminal: a pipe goes through
