@@ -83,6 +83,8 @@ itest_cleanup() {
 	for d in /sys/fs/cgroup/*/"$CGNAME" /sys/fs/cgroup/"$CGNAME"; do
 		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
 	done
+	# liblxc's (by then empty) lock dir of our LXC path, and its parents
+	[ -n "${LXCPATH:-}" ] && rmdir -p "/run/lxc/lock$LXCPATH" 2>/dev/null
 	if [ -n "${T:-}" ] && [ -d "$T" ]; then
 		# a mount the product leaked must not make rm descend into a host dir
 		grep -F " $T" /proc/self/mountinfo | awk '{print $5}' | sort -r |
