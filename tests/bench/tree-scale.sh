@@ -409,13 +409,31 @@ first_us() { awk 'NR == 1 { print $1 }'; }
 last_us() { awk '{ l = $1 } END { print l }'; }
 
 # APP = the process (sleep) of the container LXCNAME, found from its
-# start-host record; empty if it does not run
+# start-host record: the child of its init whose pid in the container is
+# the one the tree reports (status.json's main_pid, kept beside it in
+# knots/LXCNAME.main, read here without a fork) after a restart in place,
+# else init's first child; empty if it does not run
 app_v() {
-	local ip=
+	local ip= main= k key v
+	local kids=()
 	APP=
 	read -r ip _ 2>/dev/null <"$RUN/knots/$1.init" || true
 	[ -n "$ip" ] || return 0
-	child_v "$ip"
+	read -r main 2>/dev/null <"$RUN/knots/$1.main" || true
+	if [ -z "$main" ]; then
+		child_v "$ip"
+	else
+		CHILD=
+		read -r -a kids 2>/dev/null <"/proc/$ip/task/$ip/children" || true
+		for k in "${kids[@]}"; do
+			while read -r key v; do
+				[ "$key" = NSpid: ] || continue
+				[ "${v##*[[:space:]]}" = "$main" ] && CHILD=$k
+				break
+			done 2>/dev/null <"/proc/$k/status"
+			[ -n "$CHILD" ] && break
+		done
+	fi
 	[ -n "$CHILD" ] || return 0
 	comm_v "$CHILD"
 	[ "$COMM" = sleep ] && APP=$CHILD
@@ -631,11 +649,8 @@ $([ -n "$l_start" ] && ms "$l_start" "$tdone" || echo -) $n_touched $exact $nrun
 						[ -n "$ip" ] && [ "$ip" != "$ip0" ] && [ -d "/proc/$ip" ] && t_init=$t
 					fi
 					if [ -n "$t_init" ]; then
-						child_v "$ip"
-						if [ -n "$CHILD" ]; then
-							comm_v "$CHILD"
-							[ "$COMM" = sleep ] && { t_app=$t; break; }
-						fi
+						app_v "$inst"
+						[ -n "$APP" ] && { t_app=$t; break; }
 					fi
 					[ $((t - tk)) -lt 30000000 ] || bench_die "$inst: not restarted 30 s after the kill"
 					nap 0.002

@@ -14,7 +14,7 @@
 #   stays in the container as init's first child: lithos_ps's
 #   pid_in_container is the current process's pid nevertheless (run 3's),
 #   also in the tree that adopts it after a crash, and run 4's after that,
-#   also after a reload;
+#   also after a reload; the same for the tests' tt_app_pid;
 # - SIGKILL of the tree: a new tree adopts the container, and a death after
 #   that is still restarted in place and counted by the new tree;
 # - a reload with a changed config replaces the whole container (new init,
@@ -94,6 +94,7 @@ leftover=$(ns_pid "$first")
 ok $([ -n "$leftover" ] && [ "$leftover" != "$p3" ] && [ "$(cat /proc/$first/comm)" = sleep ] && echo 0 || echo 1) \
 	"run 1 left a process behind (pid $leftover inside), listed first among init's children ($(kids))"
 is "$(tt_ps s/rpo.0 pid_in_container)" "$p3" "lithos_ps: pid_in_container is the current process (run 3's pid $p3), not the leftover"
+is "$(ns_pid "$(tt_app_pid $N)")" "$p3" "tt_app_pid (the tests' helper, from status.json's main_pid): run 3's process, not the leftover"
 
 # restart-timeout: each start at least 1 s after the previous one
 times=$(tt_log_times 'Started s/rpo\.0 \(knot|Restarted s/rpo\.0 in its container')
@@ -128,6 +129,7 @@ ok $? "after adoption the killed process was restarted (run 4)"
 is "$(tt_init_pid $N)" "$init0" "still the same container"
 tt_wait_for 5 '[ "$(tt_ps s/rpo.0 pid_in_container)" = "$(run_pid 4)" ]'
 ok $? "lithos_ps: pid_in_container is run 4's ($(run_pid 4); leftover $leftover)"
+is "$(tt_app_pid $N)" "$(kid_inside "$(run_pid 4)")" "tt_app_pid after the adoption: run 4's process"
 tt_quit || bail_out "reload failed"
 is "$(tt_init_pid $N) $(tt_ps s/rpo.0 pid_in_container)" "$init0 $(run_pid 4)" "a reload changing nothing: same container, pid_in_container still run 4's"
 tt_wait_for 5 'grep -q "s/rpo.0: exited with 137$" "$LOG"'

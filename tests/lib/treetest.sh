@@ -224,12 +224,42 @@ tt_init_pid() {
 	lxc-info -P "$LXCPATH" -n "$1" -p -H 2>/dev/null
 }
 
-# tt_app_pid LXCNAME: host pid of the process (first child of the init)
+# tt_main_pid LXCNAME: the tree's main_pid of the instance in status.json
+# (> 0: the process's pid in its container after a restart in place; -1:
+# the process is down; 0: not restarted in place); "" if not listed.  The
+# tree writes one flat object per instance, so no JSON parser (a python per
+# call would slow the polling loops down).
+tt_main_pid() {
+	local re
+	re=$(printf '%s' "$1" | sed 's/[.]/\\./g')
+	grep -o "\"lxc_name\":\"$re\"[^}]*\"main_pid\":-\{0,1\}[0-9]*" "$RUNDIR/status.json" 2>/dev/null |
+		sed -n '1s/.*"main_pid"://p'
+}
+
+# tt_app_pid LXCNAME: host pid of the process: the child of the container's
+# init whose pid in the container is the tree's main_pid (after a restart
+# in place what an earlier run left behind can be init's first child), else
+# init's first child; nothing (1) while the process is down (main_pid -1)
 tt_app_pid() {
-	local init
+	local init main kids k ns
 	init=$(tt_init_pid "$1")
 	[ -n "$init" ] || return 1
-	awk '{print $1}' "/proc/$init/task/$init/children" 2>/dev/null
+	kids=()
+	read -r -a kids 2>/dev/null <"/proc/$init/task/$init/children" || true
+	main=$(tt_main_pid "$1")
+	case $main in
+	-*) return 1 ;;
+	'' | 0)
+		echo "${kids[0]:-}"
+		[ -n "${kids[0]:-}" ]
+		return
+		;;
+	esac
+	for k in "${kids[@]}"; do
+		ns=$(awk '/^NSpid:/ { print $NF }' "/proc/$k/status" 2>/dev/null)
+		[ "$ns" = "$main" ] && { echo "$k"; return 0; }
+	done
+	return 1
 }
 
 # tt_wait_app LXCNAME [SECONDS]: waits until the container runs its process;
