@@ -100,71 +100,13 @@ tt_start_tree || bail_out "lithos_tree did not start"
 tt_wait_running 3 20 '[ -n "$(tt_app_pid $W)" ] && [ -n "$(tt_app_pid $TP)" ] && [ -n "$(tt_app_pid $TPS)" ]'
 ok $? "three counterds run (web: own listener; tp: tree tcp-port, reuse-port; tps: shared tree tcp-port)"
 
-# hold.py PORT DIR: holds one connection; writes its Nth answer to DIR/N
-# each time DIR/go.N appears, stops at DIR/go.N = quit (or after 120 s)
-cat >"$T/hold.py" <<'PYEOF'
-import os, socket, sys, time
-port, d = int(sys.argv[1]), sys.argv[2]
-def put(n, text):
-    with open("%s/%d.tmp" % (d, n), "w") as f:
-        f.write(text + "\n")
-    os.rename("%s/%d.tmp" % (d, n), "%s/%d" % (d, n))
-s = socket.create_connection(("127.0.0.1", port), timeout=5)
-s.settimeout(20)
-def answer():
-    b = b""
-    while not b.endswith(b"\n"):
-        c = s.recv(512)
-        if not c:
-            return "ERROR closed after %r" % b
-        b += c
-    return b.decode().strip()
-put(1, answer())
-n, end = 2, time.time() + 120
-while time.time() < end:
-    g = "%s/go.%d" % (d, n)
-    if not os.path.exists(g):
-        time.sleep(0.02)
-        continue
-    if open(g).read().strip() == "quit":
-        break
-    try:
-        s.sendall(b"\n")
-        put(n, answer())
-    except OSError as e:
-        put(n, "ERROR %s" % e)
-    n += 1
-PYEOF
-HOLD=$T/hold
-HOLD_N=0
-HOLD_PID=
-hold_start() { # PORT: a held connection; its first answer in $held
-	rm -rf "$HOLD"
-	mkdir -p "$HOLD"
-	HOLD_N=1
-	"$PYTHON" "$T/hold.py" "$1" "$HOLD" 2>"$T/hold.err" &
-	HOLD_PID=$!
-	tt_wait_for 10 "[ -s $HOLD/1 ]"
-	held=$(cat "$HOLD/1" 2>/dev/null || echo "ERROR no answer: $(cat "$T/hold.err")")
-}
-hold_ask() { # the next answer on the held connection, in $held
-	HOLD_N=$((HOLD_N + 1))
-	echo go >"$HOLD/go.$HOLD_N"
-	tt_wait_for 25 "[ -s $HOLD/$HOLD_N ]"
-	held=$(cat "$HOLD/$HOLD_N" 2>/dev/null || echo "ERROR no answer: $(cat "$T/hold.err")")
-}
-hold_stop() {
-	echo quit >"$HOLD/go.$((HOLD_N + 1))"
-	wait "$HOLD_PID"
-}
-
 # ---- own listener + an established connection, checkpoint (stop) + restore
 w1=$(tt_connect "$PORT")
 TOKEN=$(ct_field "$w1" token)
 is "$(ct_field "$w1" requests)" 1 "web answers on its own TCP listener" || diag "$w1"
-hold_start "$PORT"
+ct_hold_start a 127.0.0.1 "$PORT"
 is "$(ct_field "$held" token) $(ct_field "$held" requests)" "$TOKEN 2" "a client holds a connection (2nd request)" || diag "$held"
-hold_ask
+ct_hold_ask
 is "$(ct_field "$held" requests)" 3 "the held connection answers (3rd request)" || diag "$held"
 
 ct_cmd lithos_checkpoint s/web.0 "$T/ck1"
@@ -176,7 +118,7 @@ ok $? "the container is gone"
 ct_cmd lithos_restore s/web.0 "$T/ck1"
 is "$rc" 0 "lithos_restore: exit 0" || { diag "$err"; diag_file "$T/ck1/restore.log"; }
 diag "$out"
-hold_ask
+ct_hold_ask
 is "$(ct_field "$held" token) $(ct_field "$held" requests)" "$TOKEN 4" \
 	"the held connection survived: the same process answers on it (4th request)" || diag "$held"
 w2=$(tt_connect "$PORT")
@@ -185,11 +127,11 @@ is "$(ct_field "$w2" token) $(ct_field "$w2" requests)" "$TOKEN 5" "the restored
 # ---- checkpoint --leave-running: both go on
 ct_cmd lithos_checkpoint --leave-running s/web.0 "$T/ck2"
 is "$rc" 0 "lithos_checkpoint --leave-running of it: exit 0" || { diag "$err"; diag_file "$T/ck2/dump.log"; }
-hold_ask
+ct_hold_ask
 is "$(ct_field "$held" token) $(ct_field "$held" requests)" "$TOKEN 6" "the held connection still answers (6th request)" || diag "$held"
 w3=$(tt_connect "$PORT")
 is "$(ct_field "$w3" token) $(ct_field "$w3" requests)" "$TOKEN 7" "the listener still accepts (7th request)" || diag "$w3"
-hold_stop
+ct_hold_stop
 
 # ---- a tree tcp-port with reuse-port: true
 listeners() { # the processes holding a listening socket on port $1, one line each
@@ -240,7 +182,7 @@ like "$out" "reuse-port: true" "it passes on lithos_checkpoint's reason" && diag
 s3=$(tt_connect "$PORT3")
 is "$(ct_field "$s3" token) $(ct_field "$s3" requests)" "$STOKEN 3" "it runs on here (same process, 3rd request)" || diag "$s3"
 is "$(ct_on b tt_init_pid $TPS)" "" "nothing runs on b"
-hold_start "$PORT"
+ct_hold_start a 127.0.0.1 "$PORT"
 r0=$(ct_field "$held" requests)
 is "$(ct_field "$held" token)" "$TOKEN" "a client holds a connection to web on a" || diag "$held"
 out=$("$MIGRATE" -C "$T/a/etc/master.yaml" --to local --target-master "$T/b/etc/master.yaml" \
@@ -248,12 +190,12 @@ out=$("$MIGRATE" -C "$T/a/etc/master.yaml" --to local --target-master "$T/b/etc/
 ok $? "lithos_migrate a -> b of a daemon with a TCP listener and an established connection" || diag "$out"
 diag "$out"
 ok $([ -n "$(ct_on b tt_app_pid $W)" ] && [ -z "$(ct_on a tt_init_pid $W)" ] && echo 0 || echo 1) "web runs on b, not on a"
-hold_ask
+ct_hold_ask
 is "$(ct_field "$held" token) $(ct_field "$held" requests)" "$TOKEN $((r0 + 1))" \
 	"the held connection survived the move: the same process answers on it from b" || diag "$held"
 w4=$(tt_connect "$PORT")
 is "$(ct_field "$w4" token) $(ct_field "$w4" requests)" "$TOKEN $((r0 + 2))" "the listener accepts on b (same process)" || diag "$w4"
-hold_stop
+ct_hold_stop
 is "$(ct_on b tt_ps s/web.0 state)" running "lithos_ps on b: running"
 
 # ---- the end

@@ -14,6 +14,8 @@
 #   ct_sshd b                       # sshd for host b; `ct_ssh b CMD` works,
 #                                   # "ssh ct-b" through $CT_SSH_BIN/ssh too
 #   ct_ask_unix PATH / ct_ask_tcp HOST IP PORT: one counterd status line
+#   ct_hold_start HOST IP PORT; ct_hold_ask; ct_hold_stop: a client holding
+#                                   # one TCP connection to counterd --hold 1
 #   ct_check_clean "what"           # nothing left on any host (ok/not ok)
 #
 # A host NAME has its own master.yaml ($T/NAME/etc), runtime dir
@@ -372,6 +374,76 @@ ct_field() {
 	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
 }
 
+# ---------------------------------------------------------------- held TCP
+# ct_hold_start HOST ADDR PORT: a client in HOST's netns opens one TCP
+# connection to counterd --hold 1 at ADDR:PORT and holds it; its first
+# answer is in $held ("ERROR ..." if none within 10 s)
+# ct_hold_ask: one more request on that connection; the answer in $held
+# (waits 25 s: a checkpointed peer answers after its restore)
+# ct_hold_stop: the client closes the connection and exits
+CT_HOLD_PID=
+CT_HOLD_N=0
+ct_hold_start() {
+	local d=$T/hold
+	[ -s "$T/hold.py" ] || cat >"$T/hold.py" <<'PYEOF'
+import os, socket, sys, time
+addr, port, d = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+def put(n, text):
+    with open("%s/%d.tmp" % (d, n), "w") as f:
+        f.write(text + "\n")
+    os.rename("%s/%d.tmp" % (d, n), "%s/%d" % (d, n))
+try:
+    s = socket.create_connection((addr, port), timeout=5)
+except OSError as e:
+    put(1, "ERROR %s" % e)
+    sys.exit(1)
+s.settimeout(20)
+def answer():
+    b = b""
+    while not b.endswith(b"\n"):
+        c = s.recv(512)
+        if not c:
+            return "ERROR closed after %r" % b
+        b += c
+    return b.decode().strip()
+put(1, answer())
+n, end = 2, time.time() + 300
+while time.time() < end:
+    g = "%s/go.%d" % (d, n)
+    if not os.path.exists(g):
+        time.sleep(0.02)
+        continue
+    if open(g).read().strip() == "quit":
+        break
+    try:
+        s.sendall(b"\n")
+        put(n, answer())
+    except OSError as e:
+        put(n, "ERROR %s" % e)
+    n += 1
+PYEOF
+	rm -rf "$d"
+	mkdir -p "$d"
+	CT_HOLD_N=1
+	ct_on "$1" "$PYTHON" "$T/hold.py" "$2" "$3" "$d" 2>"$T/hold.err" &
+	CT_HOLD_PID=$!
+	tt_wait_for 10 "[ -s $d/1 ]"
+	held=$(cat "$d/1" 2>/dev/null || echo "ERROR no answer: $(cat "$T/hold.err")")
+}
+ct_hold_ask() {
+	local d=$T/hold
+	CT_HOLD_N=$((CT_HOLD_N + 1))
+	echo go >"$d/go.$CT_HOLD_N"
+	tt_wait_for 25 "[ -s $d/$CT_HOLD_N ]"
+	held=$(cat "$d/$CT_HOLD_N" 2>/dev/null || echo "ERROR no answer: $(cat "$T/hold.err")")
+}
+ct_hold_stop() {
+	[ -n "$CT_HOLD_PID" ] || return 0
+	echo quit >"$T/hold/go.$((CT_HOLD_N + 1))"
+	wait "$CT_HOLD_PID"
+	CT_HOLD_PID=
+}
+
 # ---------------------------------------------------------------- cleanup
 # ct_leftovers: what any host left behind (tt_leftovers on every host) plus
 # sshd processes of this script, its netns and /run/netns entries
@@ -424,6 +496,7 @@ ct_stop_all() {
 
 ct_cleanup() {
 	local h
+	[ -n "$CT_HOLD_PID" ] && kill "$CT_HOLD_PID" 2>/dev/null
 	for h in "${!CT_SSHD[@]}"; do
 		ct_stop_sshd "$h"
 	done
