@@ -10,7 +10,8 @@
  * removes it again and the instance runs on (CRIU resumes it).  Exit codes:
  * 0 done, 1 CRIU failed (the instance still runs), 2 usage, 3 CRIU missing,
  * too old or impossible on this kernel, 4 not a running migratable
- * instance. */
+ * instance, or one holding what CRIU cannot dump or restore (a host file,
+ * the tree's shared tcp-ports socket). */
 #include "config.h"
 #include "criu.h"
 #include "host.h"
@@ -50,7 +51,9 @@ static void usage(FILE *out)
 	      "\n"
 	      "Exit status: 0 done, 1 the dump failed (the instance still runs),\n"
 	      "2 usage, 3 criu missing, too old or unusable on this kernel, 4 not a\n"
-	      "running instance of a migratable sandbox.\n",
+	      "running instance of a migratable sandbox, or it holds what cannot be\n"
+	      "checkpointed (a host file, the tree's shared tcp-ports socket: use\n"
+	      "reuse-port: true).\n",
 	      out);
 }
 

@@ -72,7 +72,8 @@ static void usage(FILE *out)
 	      "\n"
 	      "Exit status: 0 migrated, 1 failed and the instance runs here again,\n"
 	      "2 usage, 3 criu missing or unusable here, 4 not a running migratable\n"
-	      "instance (nothing was done), 6 failed and the restore here failed too.\n",
+	      "instance, or lithos_checkpoint refused it (nothing was done), 6 failed\n"
+	      "and the restore here failed too.\n",
 	      out);
 }
 
