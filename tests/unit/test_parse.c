@@ -95,6 +95,16 @@ static char *run(char kind, const char *body)
 /* The config must be valid; the struct is then checked by the caller. */
 #define VALID(kind, body) ERR(kind, body, "")
 
+/* A table of configs and the problems each must produce: ERR for each. */
+struct err_case {
+	char kind;
+	const char *body, *want;
+};
+#define ERRS(cases) do { \
+	for (size_t _i = 0; _i < ARRAY_SIZE(cases); _i++) \
+		ERR((cases)[_i].kind, (cases)[_i].body, (cases)[_i].want); \
+} while (0)
+
 /* ------------------------------------------------------------------ */
 
 static void test_numbers(void)
@@ -219,24 +229,19 @@ static void test_numbers(void)
 	VALID('c', "memory-limit: \"8Mi\"\n");
 	is_int(C.memory_limit, 8ULL << 20, "memory-limit \"8Mi\" quoted");
 
-	ERR('c', "memory-limit: 99999999999999999999\n",
-	    "c.yaml:2:15: memory-limit: \"99999999999999999999\" is too large; expected a number up to 9223372036854775807");
-	ERR('c', "memory-limit: 8Ei\n",
-	    "c.yaml:2:15: memory-limit: \"8Ei\" is too large; expected a number up to 9223372036854775807");
-	ERR('c', "memory-limit: 1Q\n",
-	    "c.yaml:2:15: memory-limit: \"1Q\": unknown unit; expected k, ki, M, Mi, G, Gi, T, Ti, P, Pi, E or Ei; expected a non-negative integer (0x, 0o, 0b prefixes and k, Mi, Gi style units allowed)");
-	ERR('c', "memory-limit: 0x\n",
-	    "c.yaml:2:15: memory-limit: \"0x\": not a number; expected a non-negative integer (0x, 0o, 0b prefixes and k, Mi, Gi style units allowed)");
-	ERR('c', "memory-limit: 0b102\n",
-	    "c.yaml:2:15: memory-limit: \"0b102\": digit out of range for a binary number; expected a non-negative integer (0x, 0o, 0b prefixes and k, Mi, Gi style units allowed)");
-	ERR('c', "volumes:\n  /tmp: !Tmpfs {mode: 0789}\n",
-	    "c.yaml:3:23: volume: mode: \"0789\": digit out of range for an octal number; expected a non-negative integer (0x, 0o, 0b prefixes and k, Mi, Gi style units allowed)");
-	ERR('c', "user-id: -1\n",
-	    "c.yaml:2:10: user-id: \"-1\": negative numbers are not allowed; expected a non-negative integer (0x, 0o, 0b prefixes and k, Mi, Gi style units allowed)");
-	ERR('c', "user-id: [1]\n", "c.yaml:2:10: user-id: expected a number, got a list");
-	ERR('c', "user-id: !foo 1\n", "c.yaml:2:10: user-id: unexpected tag !foo; expected a plain value");
-	ERR('c', "user-id:\n",
-	    "c.yaml:2:9: user-id: \"\": not a number; expected a non-negative integer (0x, 0o, 0b prefixes and k, Mi, Gi style units allowed)");
+	static const struct err_case errs[] = {
+		{ 'c', "memory-limit: 99999999999999999999\n", "c.yaml:2:15: memory-limit: \"99999999999999999999\" is too large; expected a number up to 9223372036854775807" },
+		{ 'c', "memory-limit: 8Ei\n", "c.yaml:2:15: memory-limit: \"8Ei\" is too large; expected a number up to 9223372036854775807" },
+		{ 'c', "memory-limit: 1Q\n", "c.yaml:2:15: memory-limit: \"1Q\": unknown unit; expected k, ki, M, Mi, G, Gi, T, Ti, P, Pi, E or Ei; expected a non-negative integer (0x, 0o, 0b prefixes and k, Mi, Gi style units allowed)" },
+		{ 'c', "memory-limit: 0x\n", "c.yaml:2:15: memory-limit: \"0x\": not a number; expected a non-negative integer (0x, 0o, 0b prefixes and k, Mi, Gi style units allowed)" },
+		{ 'c', "memory-limit: 0b102\n", "c.yaml:2:15: memory-limit: \"0b102\": digit out of range for a binary number; expected a non-negative integer (0x, 0o, 0b prefixes and k, Mi, Gi style units allowed)" },
+		{ 'c', "volumes:\n  /tmp: !Tmpfs {mode: 0789}\n", "c.yaml:3:23: volume: mode: \"0789\": digit out of range for an octal number; expected a non-negative integer (0x, 0o, 0b prefixes and k, Mi, Gi style units allowed)" },
+		{ 'c', "user-id: -1\n", "c.yaml:2:10: user-id: \"-1\": negative numbers are not allowed; expected a non-negative integer (0x, 0o, 0b prefixes and k, Mi, Gi style units allowed)" },
+		{ 'c', "user-id: [1]\n", "c.yaml:2:10: user-id: expected a number, got a list" },
+		{ 'c', "user-id: !foo 1\n", "c.yaml:2:10: user-id: unexpected tag !foo; expected a plain value" },
+		{ 'c', "user-id:\n", "c.yaml:2:9: user-id: \"\": not a number; expected a non-negative integer (0x, 0o, 0b prefixes and k, Mi, Gi style units allowed)" },
+	};
+	ERRS(errs);
 }
 
 static void test_bools(void)
@@ -249,11 +254,14 @@ static void test_bools(void)
 		ok(C.interactive && !C.restart_process_only, "bool %s / %s", yes[i], no[i]);
 		free(y);
 	}
-	ERR('c', "interactive: 1\n", "c.yaml:2:14: interactive: \"1\" is not a boolean; expected true or false");
-	ERR('c', "interactive: y\n", "c.yaml:2:14: interactive: \"y\" is not a boolean; expected true or false");
-	ERR('c', "interactive: tru\n", "c.yaml:2:14: interactive: \"tru\" is not a boolean; expected true or false");
-	ERR('c', "interactive: [true]\n", "c.yaml:2:14: interactive: expected true or false, got a list");
-	ERR('c', "interactive: ~\n", "c.yaml:2:14: interactive: \"~\" is not a boolean; expected true or false");
+	static const struct err_case errs[] = {
+		{ 'c', "interactive: 1\n", "c.yaml:2:14: interactive: \"1\" is not a boolean; expected true or false" },
+		{ 'c', "interactive: y\n", "c.yaml:2:14: interactive: \"y\" is not a boolean; expected true or false" },
+		{ 'c', "interactive: tru\n", "c.yaml:2:14: interactive: \"tru\" is not a boolean; expected true or false" },
+		{ 'c', "interactive: [true]\n", "c.yaml:2:14: interactive: expected true or false, got a list" },
+		{ 'c', "interactive: ~\n", "c.yaml:2:14: interactive: \"~\" is not a boolean; expected true or false" },
+	};
+	ERRS(errs);
 	/* tristates: null is "auto" */
 	VALID('c', "resolv-conf: {mount: ~}\nhosts-file: {mount: true, localhost: false, public-hostname: null}\n");
 	is_int(C.resolv_conf.mount, TRI_AUTO, "resolv-conf mount: ~ is auto");
@@ -299,12 +307,15 @@ static void test_container_defaults(void)
 	is_int(C.n_normal_exit_codes, 0, "no normal-exit-codes");
 	is_int(C.n_variables, 0, "no variables");
 
-	ERR('C', "", "c.yaml: container config: missing required key \"executable\"");
-	ERR('C', "# just a comment\n", "c.yaml: container config: missing required key \"executable\"");
-	ERR('C', "user-id: 1\n", "c.yaml:1:1: container config: missing required key \"executable\"");
-	ERR('C', "[]\n", "c.yaml:1:1: container config: expected a mapping, got a list");
-	ERR('C', "executable\n", "c.yaml:1:1: container config: expected a mapping, got a scalar");
-	ERR('C', "!Foo {executable: /bin/x}\n", "c.yaml:1:1: container config: unexpected tag !Foo; expected a plain value");
+	static const struct err_case errs[] = {
+		{ 'C', "", "c.yaml: container config: missing required key \"executable\"" },
+		{ 'C', "# just a comment\n", "c.yaml: container config: missing required key \"executable\"" },
+		{ 'C', "user-id: 1\n", "c.yaml:1:1: container config: missing required key \"executable\"" },
+		{ 'C', "[]\n", "c.yaml:1:1: container config: expected a mapping, got a list" },
+		{ 'C', "executable\n", "c.yaml:1:1: container config: expected a mapping, got a scalar" },
+		{ 'C', "!Foo {executable: /bin/x}\n", "c.yaml:1:1: container config: unexpected tag !Foo; expected a plain value" },
+	};
+	ERRS(errs);
 }
 
 static void test_container_keys(void)
@@ -318,10 +329,13 @@ static void test_container_keys(void)
 	is_int(C.kind, KIND_DAEMON, "kind Daemon");
 	VALID('c', "kind: !Command\n");
 	is_int(C.kind, KIND_COMMAND, "kind !Command (tag form)");
-	ERR('c', "kind: Foo\n", "c.yaml:2:7: kind: \"Foo\" is not a kind; expected Daemon, Command or CommandOrDaemon");
-	ERR('c', "kind: daemon\n", "c.yaml:2:7: kind: \"daemon\" is not a kind; expected Daemon, Command or CommandOrDaemon");
-	ERR('c', "kind: [Daemon]\n", "c.yaml:2:7: kind: expected Daemon, Command or CommandOrDaemon, got a list");
-	ERR('c', "kind: ~\n", "c.yaml:2:7: kind: expected Daemon, Command or CommandOrDaemon, got a null");
+	static const struct err_case errs[] = {
+		{ 'c', "kind: Foo\n", "c.yaml:2:7: kind: \"Foo\" is not a kind; expected Daemon, Command or CommandOrDaemon" },
+		{ 'c', "kind: daemon\n", "c.yaml:2:7: kind: \"daemon\" is not a kind; expected Daemon, Command or CommandOrDaemon" },
+		{ 'c', "kind: [Daemon]\n", "c.yaml:2:7: kind: expected Daemon, Command or CommandOrDaemon, got a list" },
+		{ 'c', "kind: ~\n", "c.yaml:2:7: kind: expected Daemon, Command or CommandOrDaemon, got a null" },
+	};
+	ERRS(errs);
 
 	/* user-id, group-id */
 	VALID('c', "user-id: 1000\ngroup-id: 0\n");
@@ -360,13 +374,16 @@ static void test_container_keys(void)
 	ok(C.kill_timeout == 0.25, "kill-timeout .25");
 	VALID('c', "kill-timeout: 1e3\n");
 	ok(C.kill_timeout == 1000.0, "kill-timeout 1e3");
-	ERR('c', "restart-timeout: -1\n", "c.yaml:2:18: restart-timeout: \"-1\" is not a valid duration; expected a non-negative number of seconds such as 1 or 0.5");
-	ERR('c', "restart-timeout: abc\n", "c.yaml:2:18: restart-timeout: \"abc\" is not a valid duration; expected a non-negative number of seconds such as 1 or 0.5");
-	ERR('c', "kill-timeout: 1e10\n", "c.yaml:2:15: kill-timeout: \"1e10\" is not a valid duration; expected a non-negative number of seconds such as 1 or 0.5");
-	ERR('c', "kill-timeout: nan\n", "c.yaml:2:15: kill-timeout: \"nan\" is not a valid duration; expected a non-negative number of seconds such as 1 or 0.5");
-	ERR('c', "kill-timeout: inf\n", "c.yaml:2:15: kill-timeout: \"inf\" is not a valid duration; expected a non-negative number of seconds such as 1 or 0.5");
-	ERR('c', "kill-timeout: 5s\n", "c.yaml:2:15: kill-timeout: \"5s\" is not a valid duration; expected a non-negative number of seconds such as 1 or 0.5");
-	ERR('c', "kill-timeout: {}\n", "c.yaml:2:15: kill-timeout: expected a number of seconds, got a mapping");
+	static const struct err_case errs2[] = {
+		{ 'c', "restart-timeout: -1\n", "c.yaml:2:18: restart-timeout: \"-1\" is not a valid duration; expected a non-negative number of seconds such as 1 or 0.5" },
+		{ 'c', "restart-timeout: abc\n", "c.yaml:2:18: restart-timeout: \"abc\" is not a valid duration; expected a non-negative number of seconds such as 1 or 0.5" },
+		{ 'c', "kill-timeout: 1e10\n", "c.yaml:2:15: kill-timeout: \"1e10\" is not a valid duration; expected a non-negative number of seconds such as 1 or 0.5" },
+		{ 'c', "kill-timeout: nan\n", "c.yaml:2:15: kill-timeout: \"nan\" is not a valid duration; expected a non-negative number of seconds such as 1 or 0.5" },
+		{ 'c', "kill-timeout: inf\n", "c.yaml:2:15: kill-timeout: \"inf\" is not a valid duration; expected a non-negative number of seconds such as 1 or 0.5" },
+		{ 'c', "kill-timeout: 5s\n", "c.yaml:2:15: kill-timeout: \"5s\" is not a valid duration; expected a non-negative number of seconds such as 1 or 0.5" },
+		{ 'c', "kill-timeout: {}\n", "c.yaml:2:15: kill-timeout: expected a number of seconds, got a mapping" },
+	};
+	ERRS(errs2);
 
 	/* executable */
 	VALID('C', "executable: /usr/bin/python3.6\n");
@@ -384,11 +401,15 @@ static void test_container_keys(void)
 	is_int(C.arguments.pos[1].col, 23, "arguments[1] column");
 	VALID('c', "arguments: []\n");
 	is_int(C.arguments.n, 0, "arguments: empty list");
-	ERR('c', "arguments: a\n", "c.yaml:2:12: arguments: expected a list of strings, got a scalar");
-	ERR('c', "arguments: [a, [b]]\n", "c.yaml:2:16: arguments: item 2: expected a string, got a list");
-	ERR('c', "arguments: [a, ~]\n", "c.yaml:2:16: arguments: item 2: expected a string, got a null");
-	ERR('c', "arguments: [a, {b: c}, ~]\n", "c.yaml:2:16: arguments: item 2: expected a string, got a mapping\n"
-					      "c.yaml:2:24: arguments: item 3: expected a string, got a null");
+	static const struct err_case errs3[] = {
+		{ 'c', "arguments: a\n", "c.yaml:2:12: arguments: expected a list of strings, got a scalar" },
+		{ 'c', "arguments: [a, [b]]\n", "c.yaml:2:16: arguments: item 2: expected a string, got a list" },
+		{ 'c', "arguments: [a, ~]\n", "c.yaml:2:16: arguments: item 2: expected a string, got a null" },
+		{ 'c', "arguments: [a, {b: c}, ~]\n",
+		  "c.yaml:2:16: arguments: item 2: expected a string, got a mapping\n"
+		  "c.yaml:2:24: arguments: item 3: expected a string, got a null" },
+	};
+	ERRS(errs3);
 
 	/* environ */
 	VALID('c', "environ:\n  LANG: en_US.utf-8\n  N: 1\n  E: \"\"\n");
@@ -398,12 +419,15 @@ static void test_container_keys(void)
 	is_str(kvlist_get(&C.environ, "E")->value, "", "environ empty value");
 	is_int(kvlist_get(&C.environ, "N")->pos.line, 4, "environ key position");
 	is_int(kvlist_get(&C.environ, "N")->vpos.col, 6, "environ value position");
-	ERR('c', "environ: [a]\n", "c.yaml:2:10: environ: expected a mapping, got a list");
-	ERR('c', "environ: {A: [1]}\n", "c.yaml:2:14: environ: value of \"A\": expected a string, got a list");
-	ERR('c', "environ: {A: ~}\n", "c.yaml:2:14: environ: value of \"A\": expected a string, got a null");
-	ERR('c', "environ: {\"A=B\": 1}\n", "c.yaml:2:11: environ: \"A=B\" is not a valid variable name; expected a non-empty name without =");
-	ERR('c', "environ: {\"\": 1}\n", "c.yaml:2:11: environ: \"\" is not a valid variable name; expected a non-empty name without =");
-	ERR('c', "environ: {A: 1, A: 2}\n", "c.yaml:2:17: environ: duplicate key \"A\" (first at line 2); expected each key once");
+	static const struct err_case errs4[] = {
+		{ 'c', "environ: [a]\n", "c.yaml:2:10: environ: expected a mapping, got a list" },
+		{ 'c', "environ: {A: [1]}\n", "c.yaml:2:14: environ: value of \"A\": expected a string, got a list" },
+		{ 'c', "environ: {A: ~}\n", "c.yaml:2:14: environ: value of \"A\": expected a string, got a null" },
+		{ 'c', "environ: {\"A=B\": 1}\n", "c.yaml:2:11: environ: \"A=B\" is not a valid variable name; expected a non-empty name without =" },
+		{ 'c', "environ: {\"\": 1}\n", "c.yaml:2:11: environ: \"\" is not a valid variable name; expected a non-empty name without =" },
+		{ 'c', "environ: {A: 1, A: 2}\n", "c.yaml:2:17: environ: duplicate key \"A\" (first at line 2); expected each key once" },
+	};
+	ERRS(errs4);
 
 	/* secret-environ, secret-environ-file */
 	VALID('c', "secret-environ:\n  A: v2:x\n  B: [v2:y, v2:z]\n");
@@ -412,10 +436,13 @@ static void test_container_keys(void)
 	is_int(C.secret_environ[0].values.n, 1, "secret-environ scalar: one value");
 	is_int(C.secret_environ[1].values.n, 2, "secret-environ list: two values");
 	is_str(C.secret_environ[1].values.v[1], "v2:z", "secret-environ list value");
-	ERR('c', "secret-environ: {A: []}\n", "c.yaml:2:21: secret-environ: value of \"A\": expected an encrypted value or a list of them, got a list");
-	ERR('c', "secret-environ: {A: ~}\n", "c.yaml:2:21: secret-environ: value of \"A\": expected an encrypted value or a list of them, got a null");
-	ERR('c', "secret-environ: {A: x, A: y}\n", "c.yaml:2:24: secret-environ: duplicate key \"A\" (first at line 2); expected each key once");
-	ERR('c', "secret-environ: [x]\n", "c.yaml:2:17: secret-environ: expected a mapping, got a list");
+	static const struct err_case errs5[] = {
+		{ 'c', "secret-environ: {A: []}\n", "c.yaml:2:21: secret-environ: value of \"A\": expected an encrypted value or a list of them, got a list" },
+		{ 'c', "secret-environ: {A: ~}\n", "c.yaml:2:21: secret-environ: value of \"A\": expected an encrypted value or a list of them, got a null" },
+		{ 'c', "secret-environ: {A: x, A: y}\n", "c.yaml:2:24: secret-environ: duplicate key \"A\" (first at line 2); expected each key once" },
+		{ 'c', "secret-environ: [x]\n", "c.yaml:2:17: secret-environ: expected a mapping, got a list" },
+	};
+	ERRS(errs5);
 	VALID('c', "secret-environ-file: /config/secrets.yaml\n");
 	is_str(C.secret_environ_file, "/config/secrets.yaml", "secret-environ-file");
 	VALID('c', "secret-environ-file: secrets.yaml\n");
@@ -431,10 +458,13 @@ static void test_container_keys(void)
 	is_str(C.workdir, "/app2", "work-dir is workdir");
 	VALID('c', "work_dir: /app3\n");
 	is_str(C.workdir, "/app3", "work_dir is workdir");
-	ERR('c', "workdir: rel\n", "c.yaml:2:10: workdir: \"rel\" is not an absolute path; expected a path starting with /");
-	ERR('c', "work-dir: rel\n", "c.yaml:2:11: workdir: \"rel\" is not an absolute path; expected a path starting with /");
-	ERR('c', "work-dir: /a\nworkdir: /b\n", "c.yaml:3:1: container config: duplicate key \"workdir\" (first at line 2); expected each key once");
-	ERR('c', "workdir: /a\nwork_dir: /b\n", "c.yaml:3:1: container config: duplicate key \"work_dir\" (first at line 2); expected each key once");
+	static const struct err_case errs6[] = {
+		{ 'c', "workdir: rel\n", "c.yaml:2:10: workdir: \"rel\" is not an absolute path; expected a path starting with /" },
+		{ 'c', "work-dir: rel\n", "c.yaml:2:11: workdir: \"rel\" is not an absolute path; expected a path starting with /" },
+		{ 'c', "work-dir: /a\nworkdir: /b\n", "c.yaml:3:1: container config: duplicate key \"workdir\" (first at line 2); expected each key once" },
+		{ 'c', "workdir: /a\nwork_dir: /b\n", "c.yaml:3:1: container config: duplicate key \"work_dir\" (first at line 2); expected each key once" },
+	};
+	ERRS(errs6);
 
 	/* resolv-conf */
 	VALID('c', "resolv-conf: {copy-from-host: false, mount: true}\n");
@@ -444,21 +474,27 @@ static void test_container_keys(void)
 	ok(C.resolv_conf.copy_from_host, "resolv-conf: null keeps the defaults");
 	VALID('c', "resolv_conf: {copy_from_host: no, mount: off}\n");
 	ok(!C.resolv_conf.copy_from_host && C.resolv_conf.mount == TRI_FALSE, "resolv_conf with underscores");
-	ERR('c', "resolv-conf: {mount: maybe}\n", "c.yaml:2:22: resolv-conf: mount: \"maybe\" is not a boolean; expected true, false or null (auto)");
-	ERR('c', "resolv-conf: {copy-from-host: 1}\n", "c.yaml:2:31: resolv-conf: copy-from-host: \"1\" is not a boolean; expected true or false");
-	ERR('c', "resolv-conf: {x: 1}\n", "c.yaml:2:15: resolv-conf: unknown key \"x\"; expected one of: copy-from-host, mount");
-	ERR('c', "resolv-conf: true\n", "c.yaml:2:14: resolv-conf: expected a mapping, got a scalar");
+	static const struct err_case errs7[] = {
+		{ 'c', "resolv-conf: {mount: maybe}\n", "c.yaml:2:22: resolv-conf: mount: \"maybe\" is not a boolean; expected true, false or null (auto)" },
+		{ 'c', "resolv-conf: {copy-from-host: 1}\n", "c.yaml:2:31: resolv-conf: copy-from-host: \"1\" is not a boolean; expected true or false" },
+		{ 'c', "resolv-conf: {x: 1}\n", "c.yaml:2:15: resolv-conf: unknown key \"x\"; expected one of: copy-from-host, mount" },
+		{ 'c', "resolv-conf: true\n", "c.yaml:2:14: resolv-conf: expected a mapping, got a scalar" },
+	};
+	ERRS(errs7);
 
 	/* hosts-file */
 	VALID('c', "hosts-file: {mount: false, localhost: true, public-hostname: false, copy-from-host: true}\n");
 	ok(C.hosts_file.mount == TRI_FALSE && C.hosts_file.localhost == TRI_TRUE &&
 	   C.hosts_file.public_hostname == TRI_FALSE && C.hosts_file.copy_from_host,
 	   "hosts-file: every key");
-	ERR('c', "hosts-file: {localhost: x}\n", "c.yaml:2:25: hosts-file: localhost: \"x\" is not a boolean; expected true, false or null (auto)");
-	ERR('c', "hosts-file: {public_hostname: 2}\n", "c.yaml:2:31: hosts-file: public-hostname: \"2\" is not a boolean; expected true, false or null (auto)");
-	ERR('c', "hosts-file: {copy-from-host: ~}\n", "c.yaml:2:30: hosts-file: copy-from-host: \"~\" is not a boolean; expected true or false");
-	ERR('c', "hosts-file: {hostname: x}\n", "c.yaml:2:14: hosts-file: unknown key \"hostname\"; expected one of: mount, localhost, public-hostname, copy-from-host");
-	ERR('c', "hosts-file: []\n", "c.yaml:2:13: hosts-file: expected a mapping, got a list");
+	static const struct err_case errs8[] = {
+		{ 'c', "hosts-file: {localhost: x}\n", "c.yaml:2:25: hosts-file: localhost: \"x\" is not a boolean; expected true, false or null (auto)" },
+		{ 'c', "hosts-file: {public_hostname: 2}\n", "c.yaml:2:31: hosts-file: public-hostname: \"2\" is not a boolean; expected true, false or null (auto)" },
+		{ 'c', "hosts-file: {copy-from-host: ~}\n", "c.yaml:2:30: hosts-file: copy-from-host: \"~\" is not a boolean; expected true or false" },
+		{ 'c', "hosts-file: {hostname: x}\n", "c.yaml:2:14: hosts-file: unknown key \"hostname\"; expected one of: mount, localhost, public-hostname, copy-from-host" },
+		{ 'c', "hosts-file: []\n", "c.yaml:2:13: hosts-file: expected a mapping, got a list" },
+	};
+	ERRS(errs8);
 
 	/* uid-map, gid-map */
 	VALID('c', "uid-map: [{inside: 0, outside: 1000, count: 1}, {inside: 1, outside: 1, count: 1}]\n"
@@ -475,30 +511,30 @@ static void test_container_keys(void)
 	ok(C.uid_map.v[0].outside == 65536 && C.uid_map.v[0].count == 65536, "uid_map with number forms");
 	VALID('c', "uid-map: [{inside: 0, outside: 4294967295, count: 1}]\ngid-map: [{inside: 4294967295, outside: 0, count: 1}]\n");
 	ok(C.uid_map.v[0].outside == 4294967295u, "uid-map up to the last 32-bit id");
-	ERR('c', "uid-map: [{inside: 0, outside: 1000, count: 1}]\ngid-map: [{inside: 0, outside: 1000, count: 0}]\n",
-	    "c.yaml:3:45: gid-map: count is 0; expected at least 1");
-	ERR('c', "uid-map: [{inside: 0, outside: 1000}]\ngid-map: {}\n",
-	    "c.yaml:2:11: uid-map: missing count; expected inside, outside and count\n"
-	    "c.yaml:3:10: gid-map: expected a list of {inside, outside, count} mappings, got a mapping");
-	ERR('c', "uid-map: [{outside: 1000, count: 1}]\ngid-map: [{inside: 0, count: 1}]\n",
-	    "c.yaml:2:11: uid-map: missing inside; expected inside, outside and count\n"
-	    "c.yaml:3:11: gid-map: missing outside; expected inside, outside and count");
-	ERR('c', "uid-map: [{inside: 0, outside: 4294967295, count: 2}]\ngid-map: [[1]]\n",
-	    "c.yaml:2:11: uid-map: range exceeds 32-bit ids; expected inside+count and outside+count within 4294967296\n"
-	    "c.yaml:3:11: gid-map: expected a mapping {inside: N, outside: N, count: N}, got a list");
-	ERR('c', "uid-map: [{inside: 0, outside: 1, count: 1, extra: 1}]\ngid-map: [{inside: 0, inside: 1, outside: 1, count: 1}]\n",
-	    "c.yaml:2:45: uid-map: unknown key \"extra\"; expected inside, outside and count\n"
-	    "c.yaml:3:23: gid-map: duplicate key \"inside\" (first at line 3); expected each key once");
-	ERR('c', "uid-map: [{inside: x, outside: 1, count: 1}]\ngid-map: [{inside: 0, outside: 4294967296, count: 1}]\n",
-	    "c.yaml:2:20: uid-map: inside: \"x\": not a number; expected a non-negative integer (0x, 0o, 0b prefixes and k, Mi, Gi style units allowed)\n"
-	    "c.yaml:3:32: gid-map: outside: \"4294967296\" is too large; expected a number up to 4294967295");
-	ERR('c', "uid-map: [{inside: 0, outside: 1000, count: 1}]\n",
-	    "c.yaml:2:10: uid-map without gid-map; expected both uid-map and gid-map, or neither");
-	ERR('c', "gid-map: [{inside: 0, outside: 1000, count: 1}]\n",
-	    "c.yaml:2:10: gid-map without uid-map; expected both uid-map and gid-map, or neither");
-	ERR('c', "uid-map: 1\ngid-map: ~\n",
-	    "c.yaml:2:10: uid-map: expected a list of {inside, outside, count} mappings, got a scalar\n"
-	    "c.yaml:3:10: gid-map: expected a list of {inside, outside, count} mappings, got a null");
+	static const struct err_case errs9[] = {
+		{ 'c', "uid-map: [{inside: 0, outside: 1000, count: 1}]\ngid-map: [{inside: 0, outside: 1000, count: 0}]\n", "c.yaml:3:45: gid-map: count is 0; expected at least 1" },
+		{ 'c', "uid-map: [{inside: 0, outside: 1000}]\ngid-map: {}\n",
+		  "c.yaml:2:11: uid-map: missing count; expected inside, outside and count\n"
+		  "c.yaml:3:10: gid-map: expected a list of {inside, outside, count} mappings, got a mapping" },
+		{ 'c', "uid-map: [{outside: 1000, count: 1}]\ngid-map: [{inside: 0, count: 1}]\n",
+		  "c.yaml:2:11: uid-map: missing inside; expected inside, outside and count\n"
+		  "c.yaml:3:11: gid-map: missing outside; expected inside, outside and count" },
+		{ 'c', "uid-map: [{inside: 0, outside: 4294967295, count: 2}]\ngid-map: [[1]]\n",
+		  "c.yaml:2:11: uid-map: range exceeds 32-bit ids; expected inside+count and outside+count within 4294967296\n"
+		  "c.yaml:3:11: gid-map: expected a mapping {inside: N, outside: N, count: N}, got a list" },
+		{ 'c', "uid-map: [{inside: 0, outside: 1, count: 1, extra: 1}]\ngid-map: [{inside: 0, inside: 1, outside: 1, count: 1}]\n",
+		  "c.yaml:2:45: uid-map: unknown key \"extra\"; expected inside, outside and count\n"
+		  "c.yaml:3:23: gid-map: duplicate key \"inside\" (first at line 3); expected each key once" },
+		{ 'c', "uid-map: [{inside: x, outside: 1, count: 1}]\ngid-map: [{inside: 0, outside: 4294967296, count: 1}]\n",
+		  "c.yaml:2:20: uid-map: inside: \"x\": not a number; expected a non-negative integer (0x, 0o, 0b prefixes and k, Mi, Gi style units allowed)\n"
+		  "c.yaml:3:32: gid-map: outside: \"4294967296\" is too large; expected a number up to 4294967295" },
+		{ 'c', "uid-map: [{inside: 0, outside: 1000, count: 1}]\n", "c.yaml:2:10: uid-map without gid-map; expected both uid-map and gid-map, or neither" },
+		{ 'c', "gid-map: [{inside: 0, outside: 1000, count: 1}]\n", "c.yaml:2:10: gid-map without uid-map; expected both uid-map and gid-map, or neither" },
+		{ 'c', "uid-map: 1\ngid-map: ~\n",
+		  "c.yaml:2:10: uid-map: expected a list of {inside, outside, count} mappings, got a scalar\n"
+		  "c.yaml:3:10: gid-map: expected a list of {inside, outside, count} mappings, got a null" },
+	};
+	ERRS(errs9);
 
 	/* stdout-stderr-file */
 	VALID('c', "stdout-stderr-file: /log/out.log\n");
@@ -578,37 +614,40 @@ static void test_container_volumes(void)
 	VALID('c', "volumes: {/a: !Persistent {path: /x, mode: 07777}}\n");
 	is_int(C.volumes[0].mode, 07777, "volume mode up to 07777");
 
-	ERR('c', "volumes: {rel: !Tmpfs }\n", "c.yaml:2:11: volumes: mount point \"rel\" is not valid; expected an absolute path without . or .. components");
-	ERR('c', "volumes: {/a/../b: !Tmpfs }\n", "c.yaml:2:11: volumes: mount point \"/a/../b\" is not valid; expected an absolute path without . or .. components");
-	ERR('c', "volumes: {/a/./b: !Tmpfs }\n", "c.yaml:2:11: volumes: mount point \"/a/./b\" is not valid; expected an absolute path without . or .. components");
-	ERR('c', "volumes: {/a: !Readonly }\n", "c.yaml:2:15: volume /a: !Readonly: expected a virtual path such as !Readonly /timezones, got a null");
-	ERR('c', "volumes: {/a: !Readonly rel}\n", "c.yaml:2:15: volume: !Readonly: \"rel\" is not an absolute path; expected a path starting with /");
-	ERR('c', "volumes: {/a: !Readonly {path: /x}}\n", "c.yaml:2:15: volume /a: !Readonly: expected a virtual path such as !Readonly /timezones, got a mapping");
-	ERR('c', "volumes: {/a: !Readonly /x/../y}\n", "c.yaml:2:15: volume /a: path \"/x/../y\" has . or .. components; expected a plain absolute path");
-	ERR('c', "volumes: {/a: !Persistent {mkdir: true}}\n", "c.yaml:2:15: volume !Persistent: missing required key \"path\"");
-	ERR('c', "volumes: {/a: !Persistent }\n", "c.yaml:2:15: volume /a: !Persistent: expected a virtual path or {path, mkdir, mode, user, group}, got a null");
-	ERR('c', "volumes: {/a: !Persistent {path: /x, mode: 010000}}\n", "c.yaml:2:44: volume: mode: \"010000\" is too large; expected a number up to 4095");
-	ERR('c', "volumes: {/a: !Persistent {path: /x, foo: 1}}\n", "c.yaml:2:38: volume !Persistent: unknown key \"foo\"; expected one of: path, mkdir, mode, user, group");
-	ERR('c', "volumes: {/a: !Persistent {path: /x, mkdir: 1}}\n", "c.yaml:2:45: volume: mkdir: \"1\" is not a boolean; expected true or false");
-	ERR('c', "volumes: {/a: !Persistent {path: /x, user: -1, group: x}}\n",
-	    "c.yaml:2:44: volume: user: \"-1\": negative numbers are not allowed; expected a non-negative integer (0x, 0o, 0b prefixes and k, Mi, Gi style units allowed)\n"
-	    "c.yaml:2:55: volume: group: \"x\": not a number; expected a non-negative integer (0x, 0o, 0b prefixes and k, Mi, Gi style units allowed)");
-	ERR('c', "volumes: {/a: !Persistent [1]}\n", "c.yaml:2:15: volume /a: !Persistent: expected a virtual path or {path, mkdir, mode, user, group}, got a list");
-	ERR('c', "volumes: {/a: !Persistent /x/../y}\n", "c.yaml:2:15: volume /a: path \"/x/../y\" has . or .. components; expected a plain absolute path");
-	ERR('c', "volumes: {/a: !Persistent {path: /x, path: /y}}\n", "c.yaml:2:38: volume !Persistent: duplicate key \"path\" (first at line 2); expected each key once");
-	ERR('c', "volumes: {/a: !Statedir [1]}\n", "c.yaml:2:15: volume /a: !Statedir: expected {path, mode, user, group}, got a list");
-	ERR('c', "volumes: {/a: !Statedir {path: rel}}\n", "c.yaml:2:32: volume: path: \"rel\" is not an absolute path; expected a path starting with /");
-	ERR('c', "volumes: {/a: !Statedir {mkdir: true}}\n", "c.yaml:2:26: volume !Statedir: unknown key \"mkdir\"; expected one of: path, mode, user, group");
-	ERR('c', "volumes: {/a: !Tmpfs /x}\n", "c.yaml:2:15: volume /a: !Tmpfs: expected {size, mode}, got a scalar");
-	ERR('c', "volumes: {/a: !Tmpfs {size: 1Zi}}\n", "c.yaml:2:29: volume: size: \"1Zi\": unknown unit; expected k, ki, M, Mi, G, Gi, T, Ti, P, Pi, E or Ei; expected a non-negative integer (0x, 0o, 0b prefixes and k, Mi, Gi style units allowed)");
-	ERR('c', "volumes: {/a: !Tmpfs {size: 1}}\n", "c.yaml:2:29: volume: size 1 bytes is too small; expected at least 4096 (units like 100Mi work)");
-	ERR('c', "volumes: {/a: !Tmpfs {size: 1M, user: 1}}\n", "c.yaml:2:33: volume !Tmpfs: unknown key \"user\"; expected one of: size, mode");
-	ERR('c', "volumes: {/a: !Foo /x}\n", "c.yaml:2:15: volume /a: unknown volume type !Foo; expected !Readonly, !Persistent, !Statedir or !Tmpfs");
-	ERR('c', "volumes: {/a: !readonly /x}\n", "c.yaml:2:15: volume /a: unknown volume type !readonly; expected !Readonly, !Persistent, !Statedir or !Tmpfs");
-	ERR('c', "volumes: {/a: /x}\n", "c.yaml:2:15: volume /a: missing volume type; expected a tagged value: !Readonly, !Persistent, !Statedir or !Tmpfs");
-	ERR('c', "volumes: {/a: !Tmpfs , /a: !Tmpfs }\n", "c.yaml:2:24: volumes: duplicate key \"/a\" (first at line 2); expected each key once");
-	ERR('c', "volumes: [1]\n", "c.yaml:2:10: volumes: expected a mapping, got a list");
-	ERR('c', "volumes: !Tmpfs {}\n", "c.yaml:2:10: volumes: unexpected tag !Tmpfs; expected a plain value");
+	static const struct err_case errs[] = {
+		{ 'c', "volumes: {rel: !Tmpfs }\n", "c.yaml:2:11: volumes: mount point \"rel\" is not valid; expected an absolute path without . or .. components" },
+		{ 'c', "volumes: {/a/../b: !Tmpfs }\n", "c.yaml:2:11: volumes: mount point \"/a/../b\" is not valid; expected an absolute path without . or .. components" },
+		{ 'c', "volumes: {/a/./b: !Tmpfs }\n", "c.yaml:2:11: volumes: mount point \"/a/./b\" is not valid; expected an absolute path without . or .. components" },
+		{ 'c', "volumes: {/a: !Readonly }\n", "c.yaml:2:15: volume /a: !Readonly: expected a virtual path such as !Readonly /timezones, got a null" },
+		{ 'c', "volumes: {/a: !Readonly rel}\n", "c.yaml:2:15: volume: !Readonly: \"rel\" is not an absolute path; expected a path starting with /" },
+		{ 'c', "volumes: {/a: !Readonly {path: /x}}\n", "c.yaml:2:15: volume /a: !Readonly: expected a virtual path such as !Readonly /timezones, got a mapping" },
+		{ 'c', "volumes: {/a: !Readonly /x/../y}\n", "c.yaml:2:15: volume /a: path \"/x/../y\" has . or .. components; expected a plain absolute path" },
+		{ 'c', "volumes: {/a: !Persistent {mkdir: true}}\n", "c.yaml:2:15: volume !Persistent: missing required key \"path\"" },
+		{ 'c', "volumes: {/a: !Persistent }\n", "c.yaml:2:15: volume /a: !Persistent: expected a virtual path or {path, mkdir, mode, user, group}, got a null" },
+		{ 'c', "volumes: {/a: !Persistent {path: /x, mode: 010000}}\n", "c.yaml:2:44: volume: mode: \"010000\" is too large; expected a number up to 4095" },
+		{ 'c', "volumes: {/a: !Persistent {path: /x, foo: 1}}\n", "c.yaml:2:38: volume !Persistent: unknown key \"foo\"; expected one of: path, mkdir, mode, user, group" },
+		{ 'c', "volumes: {/a: !Persistent {path: /x, mkdir: 1}}\n", "c.yaml:2:45: volume: mkdir: \"1\" is not a boolean; expected true or false" },
+		{ 'c', "volumes: {/a: !Persistent {path: /x, user: -1, group: x}}\n",
+		  "c.yaml:2:44: volume: user: \"-1\": negative numbers are not allowed; expected a non-negative integer (0x, 0o, 0b prefixes and k, Mi, Gi style units allowed)\n"
+		  "c.yaml:2:55: volume: group: \"x\": not a number; expected a non-negative integer (0x, 0o, 0b prefixes and k, Mi, Gi style units allowed)" },
+		{ 'c', "volumes: {/a: !Persistent [1]}\n", "c.yaml:2:15: volume /a: !Persistent: expected a virtual path or {path, mkdir, mode, user, group}, got a list" },
+		{ 'c', "volumes: {/a: !Persistent /x/../y}\n", "c.yaml:2:15: volume /a: path \"/x/../y\" has . or .. components; expected a plain absolute path" },
+		{ 'c', "volumes: {/a: !Persistent {path: /x, path: /y}}\n", "c.yaml:2:38: volume !Persistent: duplicate key \"path\" (first at line 2); expected each key once" },
+		{ 'c', "volumes: {/a: !Statedir [1]}\n", "c.yaml:2:15: volume /a: !Statedir: expected {path, mode, user, group}, got a list" },
+		{ 'c', "volumes: {/a: !Statedir {path: rel}}\n", "c.yaml:2:32: volume: path: \"rel\" is not an absolute path; expected a path starting with /" },
+		{ 'c', "volumes: {/a: !Statedir {mkdir: true}}\n", "c.yaml:2:26: volume !Statedir: unknown key \"mkdir\"; expected one of: path, mode, user, group" },
+		{ 'c', "volumes: {/a: !Tmpfs /x}\n", "c.yaml:2:15: volume /a: !Tmpfs: expected {size, mode}, got a scalar" },
+		{ 'c', "volumes: {/a: !Tmpfs {size: 1Zi}}\n", "c.yaml:2:29: volume: size: \"1Zi\": unknown unit; expected k, ki, M, Mi, G, Gi, T, Ti, P, Pi, E or Ei; expected a non-negative integer (0x, 0o, 0b prefixes and k, Mi, Gi style units allowed)" },
+		{ 'c', "volumes: {/a: !Tmpfs {size: 1}}\n", "c.yaml:2:29: volume: size 1 bytes is too small; expected at least 4096 (units like 100Mi work)" },
+		{ 'c', "volumes: {/a: !Tmpfs {size: 1M, user: 1}}\n", "c.yaml:2:33: volume !Tmpfs: unknown key \"user\"; expected one of: size, mode" },
+		{ 'c', "volumes: {/a: !Foo /x}\n", "c.yaml:2:15: volume /a: unknown volume type !Foo; expected !Readonly, !Persistent, !Statedir or !Tmpfs" },
+		{ 'c', "volumes: {/a: !readonly /x}\n", "c.yaml:2:15: volume /a: unknown volume type !readonly; expected !Readonly, !Persistent, !Statedir or !Tmpfs" },
+		{ 'c', "volumes: {/a: /x}\n", "c.yaml:2:15: volume /a: missing volume type; expected a tagged value: !Readonly, !Persistent, !Statedir or !Tmpfs" },
+		{ 'c', "volumes: {/a: !Tmpfs , /a: !Tmpfs }\n", "c.yaml:2:24: volumes: duplicate key \"/a\" (first at line 2); expected each key once" },
+		{ 'c', "volumes: [1]\n", "c.yaml:2:10: volumes: expected a mapping, got a list" },
+		{ 'c', "volumes: !Tmpfs {}\n", "c.yaml:2:10: volumes: unexpected tag !Tmpfs; expected a plain value" },
+	};
+	ERRS(errs);
 }
 
 static void test_container_tcp_ports(void)
@@ -645,27 +684,30 @@ static void test_container_tcp_ports(void)
 	VALID('c', "variables: {p: !TcpPort }\ntcp-ports: {\"@{p}\": {fd: 3}}\n");
 	is_str(C.n_tcp_ports ? C.tcp_ports[0].key : NULL, "@{p}", "port key from a variable");
 
-	ERR('c', "tcp-ports: {0: {fd: 3}}\n", "c.yaml:2:13: tcp-ports: \"0\" is not a port; expected a number from 1 to 65535 or a @{variable}");
-	ERR('c', "tcp-ports: {65536: {fd: 3}}\n", "c.yaml:2:13: tcp-ports: \"65536\" is not a port; expected a number from 1 to 65535 or a @{variable}");
-	ERR('c', "tcp-ports: {abc: {fd: 3}}\n", "c.yaml:2:13: tcp-ports: \"abc\" is not a port; expected a number from 1 to 65535 or a @{variable}");
-	ERR('c', "tcp-ports: {80: {}}\n", "c.yaml:2:17: tcp-ports: 80: missing required key \"fd\"");
-	ERR('c', "tcp-ports: {80: 3}\n", "c.yaml:2:17: tcp-ports: 80: expected a mapping with at least fd, got a scalar");
-	ERR('c', "tcp-ports: {80: }\n", "c.yaml:2:17: tcp-ports: 80: expected a mapping with at least fd, got a null");
-	ERR('c', "tcp-ports: {80: {fd: 1}, 81: {fd: 2}, 82: {fd: 0}, 83: {fd: 0}}\n",
-	    "c.yaml:2:22: tcp-ports: 80: fd 1 is stdout/stderr; expected fd 0 or 3 and above\n"
-	    "c.yaml:2:35: tcp-ports: 81: fd 2 is stdout/stderr; expected fd 0 or 3 and above\n"
-	    "c.yaml:2:61: tcp-ports: 83: fd 0 is already used by port 82; expected a distinct fd per port");
-	ERR('c', "tcp-ports: {80: {fd: 65536}}\n", "c.yaml:2:22: tcp-ports: fd: \"65536\" is too large; expected a number up to 65535");
-	ERR('c', "tcp-ports: {80: {fd: 3, host: localhost}}\n", "c.yaml:2:31: tcp-ports: host: \"localhost\" is not an IP address; expected an address such as 0.0.0.0 (host names are not supported)");
-	ERR('c', "tcp-ports: {80: {fd: 3, listen-backlog: x, reuse-addr: x, reuse-port: x, set-non-block: x, external: x}}\n",
-	    "c.yaml:2:41: tcp-ports: listen-backlog: \"x\": not a number; expected a non-negative integer (0x, 0o, 0b prefixes and k, Mi, Gi style units allowed)\n"
-	    "c.yaml:2:56: tcp-ports: reuse-addr: \"x\" is not a boolean; expected true or false\n"
-	    "c.yaml:2:71: tcp-ports: reuse-port: \"x\" is not a boolean; expected true or false\n"
-	    "c.yaml:2:89: tcp-ports: set-non-block: \"x\" is not a boolean; expected true or false\n"
-	    "c.yaml:2:102: tcp-ports: external: \"x\" is not a boolean; expected true or false");
-	ERR('c', "tcp-ports: {80: {fd: 3, bind: x}}\n", "c.yaml:2:25: tcp-ports: 80: unknown key \"bind\"; expected one of: fd, host, listen-backlog, reuse-addr, reuse-port, set-non-block, external");
-	ERR('c', "tcp-ports: {80: {fd: 3}, 80: {fd: 4}}\n", "c.yaml:2:26: tcp-ports: duplicate key \"80\" (first at line 2); expected each key once");
-	ERR('c', "tcp-ports: [80]\n", "c.yaml:2:12: tcp-ports: expected a mapping, got a list");
+	static const struct err_case errs[] = {
+		{ 'c', "tcp-ports: {0: {fd: 3}}\n", "c.yaml:2:13: tcp-ports: \"0\" is not a port; expected a number from 1 to 65535 or a @{variable}" },
+		{ 'c', "tcp-ports: {65536: {fd: 3}}\n", "c.yaml:2:13: tcp-ports: \"65536\" is not a port; expected a number from 1 to 65535 or a @{variable}" },
+		{ 'c', "tcp-ports: {abc: {fd: 3}}\n", "c.yaml:2:13: tcp-ports: \"abc\" is not a port; expected a number from 1 to 65535 or a @{variable}" },
+		{ 'c', "tcp-ports: {80: {}}\n", "c.yaml:2:17: tcp-ports: 80: missing required key \"fd\"" },
+		{ 'c', "tcp-ports: {80: 3}\n", "c.yaml:2:17: tcp-ports: 80: expected a mapping with at least fd, got a scalar" },
+		{ 'c', "tcp-ports: {80: }\n", "c.yaml:2:17: tcp-ports: 80: expected a mapping with at least fd, got a null" },
+		{ 'c', "tcp-ports: {80: {fd: 1}, 81: {fd: 2}, 82: {fd: 0}, 83: {fd: 0}}\n",
+		  "c.yaml:2:22: tcp-ports: 80: fd 1 is stdout/stderr; expected fd 0 or 3 and above\n"
+		  "c.yaml:2:35: tcp-ports: 81: fd 2 is stdout/stderr; expected fd 0 or 3 and above\n"
+		  "c.yaml:2:61: tcp-ports: 83: fd 0 is already used by port 82; expected a distinct fd per port" },
+		{ 'c', "tcp-ports: {80: {fd: 65536}}\n", "c.yaml:2:22: tcp-ports: fd: \"65536\" is too large; expected a number up to 65535" },
+		{ 'c', "tcp-ports: {80: {fd: 3, host: localhost}}\n", "c.yaml:2:31: tcp-ports: host: \"localhost\" is not an IP address; expected an address such as 0.0.0.0 (host names are not supported)" },
+		{ 'c', "tcp-ports: {80: {fd: 3, listen-backlog: x, reuse-addr: x, reuse-port: x, set-non-block: x, external: x}}\n",
+		  "c.yaml:2:41: tcp-ports: listen-backlog: \"x\": not a number; expected a non-negative integer (0x, 0o, 0b prefixes and k, Mi, Gi style units allowed)\n"
+		  "c.yaml:2:56: tcp-ports: reuse-addr: \"x\" is not a boolean; expected true or false\n"
+		  "c.yaml:2:71: tcp-ports: reuse-port: \"x\" is not a boolean; expected true or false\n"
+		  "c.yaml:2:89: tcp-ports: set-non-block: \"x\" is not a boolean; expected true or false\n"
+		  "c.yaml:2:102: tcp-ports: external: \"x\" is not a boolean; expected true or false" },
+		{ 'c', "tcp-ports: {80: {fd: 3, bind: x}}\n", "c.yaml:2:25: tcp-ports: 80: unknown key \"bind\"; expected one of: fd, host, listen-backlog, reuse-addr, reuse-port, set-non-block, external" },
+		{ 'c', "tcp-ports: {80: {fd: 3}, 80: {fd: 4}}\n", "c.yaml:2:26: tcp-ports: duplicate key \"80\" (first at line 2); expected each key once" },
+		{ 'c', "tcp-ports: [80]\n", "c.yaml:2:12: tcp-ports: expected a mapping, got a list" },
+	};
+	ERRS(errs);
 }
 
 static void test_container_variables(void)
@@ -694,23 +736,26 @@ static void test_container_variables(void)
 	VALID('c', "variables:\n");
 	is_int(C.n_variables, 0, "variables: null");
 
-	ERR('c', "variables: {p: !TcpPort {activation: inetd}}\n", "c.yaml:2:38: !TcpPort: activation: expected systemd, got \"inetd\"");
-	ERR('c', "variables: {p: !TcpPort {foo: systemd}}\n", "c.yaml:2:26: variable !TcpPort: unknown key \"foo\"; expected one of: activation");
-	ERR('c', "variables: {p: !TcpPort 1}\n", "c.yaml:2:16: variable p: !TcpPort: expected nothing or {activation: systemd}, got a scalar");
-	ERR('c', "variables: {p: !Choice []}\n", "c.yaml:2:16: variable p: !Choice: expected a non-empty list of choices such as !Choice [a, b], got a list");
-	ERR('c', "variables: {p: !Choice a}\n", "c.yaml:2:16: variable p: !Choice: expected a non-empty list of choices such as !Choice [a, b], got a scalar");
-	ERR('c', "variables: {p: !Choice [a, [b]]}\n", "c.yaml:2:28: !Choice: item 2: expected a string, got a list");
-	ERR('c', "variables: {p: !Name x}\n", "c.yaml:2:16: variable p: !Name takes no value; expected just !Name");
-	ERR('c', "variables: {p: !DottedName [x]}\n", "c.yaml:2:16: variable p: !DottedName takes no value; expected just !DottedName");
-	ERR('c', "variables: {p: !Foo }\n", "c.yaml:2:16: variable p: unknown variable type !Foo; expected !TcpPort, !Choice, !Name or !DottedName");
-	ERR('c', "variables: {p: x}\n", "c.yaml:2:16: variable p: missing type; expected !TcpPort, !Choice, !Name or !DottedName");
-	ERR('c', "variables: {\"a b\": !Name }\n", "c.yaml:2:13: variables: \"a b\" is not a valid variable name; expected letters, digits, _ and -");
-	ERR('c', "variables: {p: !Name , p: !Name }\n", "c.yaml:2:24: variables: duplicate key \"p\" (first at line 2); expected each key once");
-	ERR('c', "variables: [p]\n", "c.yaml:2:12: variables: expected a mapping, got a list");
-	ERR('c', "variables: {p: !TcpPort {activation: systemd}}\nenviron: {LISTEN_FDS: \"1\", LISTEN_PID: x, LISTEN_FDNAMES: p}\n",
-	    "c.yaml:3:11: environ: LISTEN_FDS is set by !TcpPort {activation: systemd}; expected it absent from environ\n"
-	    "c.yaml:3:43: environ: LISTEN_FDNAMES is set by !TcpPort {activation: systemd}; expected it absent from environ\n"
-	    "c.yaml:3:28: environ: LISTEN_PID is set by !TcpPort {activation: systemd}; expected it absent from environ");
+	static const struct err_case errs[] = {
+		{ 'c', "variables: {p: !TcpPort {activation: inetd}}\n", "c.yaml:2:38: !TcpPort: activation: expected systemd, got \"inetd\"" },
+		{ 'c', "variables: {p: !TcpPort {foo: systemd}}\n", "c.yaml:2:26: variable !TcpPort: unknown key \"foo\"; expected one of: activation" },
+		{ 'c', "variables: {p: !TcpPort 1}\n", "c.yaml:2:16: variable p: !TcpPort: expected nothing or {activation: systemd}, got a scalar" },
+		{ 'c', "variables: {p: !Choice []}\n", "c.yaml:2:16: variable p: !Choice: expected a non-empty list of choices such as !Choice [a, b], got a list" },
+		{ 'c', "variables: {p: !Choice a}\n", "c.yaml:2:16: variable p: !Choice: expected a non-empty list of choices such as !Choice [a, b], got a scalar" },
+		{ 'c', "variables: {p: !Choice [a, [b]]}\n", "c.yaml:2:28: !Choice: item 2: expected a string, got a list" },
+		{ 'c', "variables: {p: !Name x}\n", "c.yaml:2:16: variable p: !Name takes no value; expected just !Name" },
+		{ 'c', "variables: {p: !DottedName [x]}\n", "c.yaml:2:16: variable p: !DottedName takes no value; expected just !DottedName" },
+		{ 'c', "variables: {p: !Foo }\n", "c.yaml:2:16: variable p: unknown variable type !Foo; expected !TcpPort, !Choice, !Name or !DottedName" },
+		{ 'c', "variables: {p: x}\n", "c.yaml:2:16: variable p: missing type; expected !TcpPort, !Choice, !Name or !DottedName" },
+		{ 'c', "variables: {\"a b\": !Name }\n", "c.yaml:2:13: variables: \"a b\" is not a valid variable name; expected letters, digits, _ and -" },
+		{ 'c', "variables: {p: !Name , p: !Name }\n", "c.yaml:2:24: variables: duplicate key \"p\" (first at line 2); expected each key once" },
+		{ 'c', "variables: [p]\n", "c.yaml:2:12: variables: expected a mapping, got a list" },
+		{ 'c', "variables: {p: !TcpPort {activation: systemd}}\nenviron: {LISTEN_FDS: \"1\", LISTEN_PID: x, LISTEN_FDNAMES: p}\n",
+		  "c.yaml:3:11: environ: LISTEN_FDS is set by !TcpPort {activation: systemd}; expected it absent from environ\n"
+		  "c.yaml:3:43: environ: LISTEN_FDNAMES is set by !TcpPort {activation: systemd}; expected it absent from environ\n"
+		  "c.yaml:3:28: environ: LISTEN_PID is set by !TcpPort {activation: systemd}; expected it absent from environ" },
+	};
+	ERRS(errs);
 	/* without activation LISTEN_* are ordinary variables */
 	VALID('c', "variables: {p: !TcpPort }\nenviron: {LISTEN_FDS: \"1\"}\n");
 }
@@ -719,18 +764,15 @@ static void test_container_variables(void)
  * lists the table, so a key added without tests fails here. */
 static void test_unknown_keys(void)
 {
-	ERR('c', "bogus: 1\n",
-	    "c.yaml:2:1: container config: unknown key \"bogus\"; expected one of: kind, user-id, group-id, memory-limit, cpu-shares, fileno-limit, restart-timeout, kill-timeout, executable, arguments, environ, secret-environ, secret-environ-file, workdir, resolv-conf, hosts-file, uid-map, gid-map, stdout-stderr-file, interactive, restart-process-only, volumes, tcp-ports, metadata, normal-exit-codes, variables");
-	ERR('c', "userid: 1\nuser-id: 2\n",
-	    "c.yaml:2:1: container config: unknown key \"userid\"; expected one of: kind, user-id, group-id, memory-limit, cpu-shares, fileno-limit, restart-timeout, kill-timeout, executable, arguments, environ, secret-environ, secret-environ-file, workdir, resolv-conf, hosts-file, uid-map, gid-map, stdout-stderr-file, interactive, restart-process-only, volumes, tcp-ports, metadata, normal-exit-codes, variables");
-	ERR('c', "User-Id: 1\n",
-	    "c.yaml:2:1: container config: unknown key \"User-Id\"; expected one of: kind, user-id, group-id, memory-limit, cpu-shares, fileno-limit, restart-timeout, kill-timeout, executable, arguments, environ, secret-environ, secret-environ-file, workdir, resolv-conf, hosts-file, uid-map, gid-map, stdout-stderr-file, interactive, restart-process-only, volumes, tcp-ports, metadata, normal-exit-codes, variables");
-	ERR('s', "foo: 1\n",
-	    "s.yaml:2:1: sandbox config: unknown key \"foo\"; expected one of: config-file, image-dir, image-dir-levels, log-file, log-level, readonly-paths, writable-paths, allow-users, default-user, allow-groups, default-group, allow-tcp-ports, additional-hosts, uid-map, gid-map, used-images-list, auto-clean, resolv-conf, hosts-file, bridged-network, secrets-private-key, secrets-namespaces, migratable");
-	ERR('p', "a: {image: x, config: /c, foo: 1}\n",
-	    "p.yaml:1:27: process \"a\": unknown key \"foo\"; expected one of: kind, instances, image, config, ip-addresses, variables, extra-secrets-namespaces");
-	ERR('m', "foo: bar\n",
-	    "/etc/lithos/master.yaml:1:1: master config: unknown key \"foo\"; expected one of: sandboxes-dir, processes-dir, runtime-dir, state-dir, mount-dir, devfs-dir, cgroup-name, cgroup-controllers, default-log-dir, config-log-dir, stdio-log-dir, log-file, log-level, syslog-facility, syslog-name, lxc-path");
+	static const struct err_case errs[] = {
+		{ 'c', "bogus: 1\n", "c.yaml:2:1: container config: unknown key \"bogus\"; expected one of: kind, user-id, group-id, memory-limit, cpu-shares, fileno-limit, restart-timeout, kill-timeout, executable, arguments, environ, secret-environ, secret-environ-file, workdir, resolv-conf, hosts-file, uid-map, gid-map, stdout-stderr-file, interactive, restart-process-only, volumes, tcp-ports, metadata, normal-exit-codes, variables" },
+		{ 'c', "userid: 1\nuser-id: 2\n", "c.yaml:2:1: container config: unknown key \"userid\"; expected one of: kind, user-id, group-id, memory-limit, cpu-shares, fileno-limit, restart-timeout, kill-timeout, executable, arguments, environ, secret-environ, secret-environ-file, workdir, resolv-conf, hosts-file, uid-map, gid-map, stdout-stderr-file, interactive, restart-process-only, volumes, tcp-ports, metadata, normal-exit-codes, variables" },
+		{ 'c', "User-Id: 1\n", "c.yaml:2:1: container config: unknown key \"User-Id\"; expected one of: kind, user-id, group-id, memory-limit, cpu-shares, fileno-limit, restart-timeout, kill-timeout, executable, arguments, environ, secret-environ, secret-environ-file, workdir, resolv-conf, hosts-file, uid-map, gid-map, stdout-stderr-file, interactive, restart-process-only, volumes, tcp-ports, metadata, normal-exit-codes, variables" },
+		{ 's', "foo: 1\n", "s.yaml:2:1: sandbox config: unknown key \"foo\"; expected one of: config-file, image-dir, image-dir-levels, log-file, log-level, readonly-paths, writable-paths, allow-users, default-user, allow-groups, default-group, allow-tcp-ports, additional-hosts, uid-map, gid-map, used-images-list, auto-clean, resolv-conf, hosts-file, bridged-network, secrets-private-key, secrets-namespaces, migratable" },
+		{ 'p', "a: {image: x, config: /c, foo: 1}\n", "p.yaml:1:27: process \"a\": unknown key \"foo\"; expected one of: kind, instances, image, config, ip-addresses, variables, extra-secrets-namespaces" },
+		{ 'm', "foo: bar\n", "/etc/lithos/master.yaml:1:1: master config: unknown key \"foo\"; expected one of: sandboxes-dir, processes-dir, runtime-dir, state-dir, mount-dir, devfs-dir, cgroup-name, cgroup-controllers, default-log-dir, config-log-dir, stdio-log-dir, log-file, log-level, syslog-facility, syslog-name, lxc-path" },
+	};
+	ERRS(errs);
 	/* several unknown keys: every one reported */
 	ERR('m', "a: 1\nb: 2\n",
 	    "/etc/lithos/master.yaml:1:1: master config: unknown key \"a\"; expected one of: sandboxes-dir, processes-dir, runtime-dir, state-dir, mount-dir, devfs-dir, cgroup-name, cgroup-controllers, default-log-dir, config-log-dir, stdio-log-dir, log-file, log-level, syslog-facility, syslog-name, lxc-path\n"
@@ -749,18 +791,15 @@ static void test_dash_underscore(void)
 	   C.hosts_file.copy_from_host && !strcmp(C.stdout_stderr_file, "/log/x"),
 	   "container keys with underscores");
 	/* both spellings in one mapping: a duplicate */
-	ERR('c', "user-id: 1\nuser_id: 2\n",
-	    "c.yaml:3:1: container config: duplicate key \"user_id\" (first at line 2); expected each key once");
-	ERR('c', "user_id: 1\nuser-id: 2\n",
-	    "c.yaml:3:1: container config: duplicate key \"user-id\" (first at line 2); expected each key once");
-	ERR('c', "user-id: 1\nuser-id: 2\n",
-	    "c.yaml:3:1: container config: duplicate key \"user-id\" (first at line 2); expected each key once");
-	ERR('c', "tcp-ports: {80: {fd: 3, reuse-addr: true, reuse_addr: false}}\n",
-	    "c.yaml:2:43: tcp-ports: 80: duplicate key \"reuse_addr\" (first at line 2); expected each key once");
-	ERR('c', "hosts-file: {copy-from-host: true, copy_from_host: false}\n",
-	    "c.yaml:2:36: hosts-file: duplicate key \"copy_from_host\" (first at line 2); expected each key once");
-	ERR('c', "executable: /bin/y\n",
-	    "c.yaml:2:1: container config: duplicate key \"executable\" (first at line 1); expected each key once");
+	static const struct err_case errs[] = {
+		{ 'c', "user-id: 1\nuser_id: 2\n", "c.yaml:3:1: container config: duplicate key \"user_id\" (first at line 2); expected each key once" },
+		{ 'c', "user_id: 1\nuser-id: 2\n", "c.yaml:3:1: container config: duplicate key \"user-id\" (first at line 2); expected each key once" },
+		{ 'c', "user-id: 1\nuser-id: 2\n", "c.yaml:3:1: container config: duplicate key \"user-id\" (first at line 2); expected each key once" },
+		{ 'c', "tcp-ports: {80: {fd: 3, reuse-addr: true, reuse_addr: false}}\n", "c.yaml:2:43: tcp-ports: 80: duplicate key \"reuse_addr\" (first at line 2); expected each key once" },
+		{ 'c', "hosts-file: {copy-from-host: true, copy_from_host: false}\n", "c.yaml:2:36: hosts-file: duplicate key \"copy_from_host\" (first at line 2); expected each key once" },
+		{ 'c', "executable: /bin/y\n", "c.yaml:2:1: container config: duplicate key \"executable\" (first at line 1); expected each key once" },
+	};
+	ERRS(errs);
 	/* user-defined keys are not normalized: two different variables */
 	VALID('c', "environ: {A_B: 1, A-B: 2}\n");
 	is_int(C.environ.n, 2, "environ keys are taken as written");
@@ -845,14 +884,17 @@ static void test_yaml_features(void)
 	ERR('c', "user-id: *later\ngroup-id: &later 1\n", "c.yaml:2:10: alias *later refers to no anchor defined before it");
 
 	/* documents and syntax */
-	ERR('c', "---\nuser-id: 1\n", "c.yaml:2:1: expected a single YAML document, found a second one");
-	ERR('C', "---\nexecutable: /bin/x\n...\n", "");
-	ERR('C', "executable: /bin/x\n---\nexecutable: /bin/y\n", "c.yaml:2:1: expected a single YAML document, found a second one");
-	ERR('c', "arguments: [a\n", "c.yaml:3:1: invalid YAML: did not find expected ',' or ']' while parsing a flow sequence (line 2, column 12); expected valid YAML");
-	ERR('c', "  user-id: 1\n", "c.yaml:2:10: invalid YAML: mapping values are not allowed in this context; expected valid YAML");
-	ERR('c', "\tuser-id: 1\n", "c.yaml:2:1: invalid YAML: found a tab character that violates indentation while scanning a plain scalar (line 1, column 13); expected valid YAML");
-	ERR('c', "user-id: \"1\n", "c.yaml:3:1: invalid YAML: found unexpected end of stream while scanning a quoted scalar (line 2, column 10); expected valid YAML");
-	ERR('c', "? [a, b]\n: 1\n", "c.yaml:2:3: expected a scalar as mapping key, got a list");
+	static const struct err_case errs[] = {
+		{ 'c', "---\nuser-id: 1\n", "c.yaml:2:1: expected a single YAML document, found a second one" },
+		{ 'C', "---\nexecutable: /bin/x\n...\n", "" },
+		{ 'C', "executable: /bin/x\n---\nexecutable: /bin/y\n", "c.yaml:2:1: expected a single YAML document, found a second one" },
+		{ 'c', "arguments: [a\n", "c.yaml:3:1: invalid YAML: did not find expected ',' or ']' while parsing a flow sequence (line 2, column 12); expected valid YAML" },
+		{ 'c', "  user-id: 1\n", "c.yaml:2:10: invalid YAML: mapping values are not allowed in this context; expected valid YAML" },
+		{ 'c', "\tuser-id: 1\n", "c.yaml:2:1: invalid YAML: found a tab character that violates indentation while scanning a plain scalar (line 1, column 13); expected valid YAML" },
+		{ 'c', "user-id: \"1\n", "c.yaml:3:1: invalid YAML: found unexpected end of stream while scanning a quoted scalar (line 2, column 10); expected valid YAML" },
+		{ 'c', "? [a, b]\n: 1\n", "c.yaml:2:3: expected a scalar as mapping key, got a list" },
+	};
+	ERRS(errs);
 	{
 		static const char nul[] = "executable: /bin/x\nuser-id: 1\0\n";
 		container_config_free(&C);
@@ -902,20 +944,23 @@ static void test_ranges(void)
 	VALID('s', "allow-tcp-ports: [80, 8000-8080, 65535]\n");
 	ok(ranges_contain(&S.allow_tcp_ports, 8080) && ranges_contain(&S.allow_tcp_ports, 65535), "tcp port ranges");
 
-	ERR('s', "allow-users: [1, 2-1, x, 4294967296, [1], 5-, -5, 1-2-3]\n",
-	    "s.yaml:2:18: allow-users: \"2-1\": start of range is after its end; expected a number or a range like 1000-2000 (up to 4294967295)\n"
-	    "s.yaml:2:23: allow-users: \"x\": not a number; expected a number or a range like 1000-2000 (up to 4294967295)\n"
-	    "s.yaml:2:26: allow-users: \"4294967296\": number too large; expected a number or a range like 1000-2000 (up to 4294967295)\n"
-	    "s.yaml:2:38: allow-users: expected a number or a range like 1000-2000, got a list\n"
-	    "s.yaml:2:43: allow-users: \"5-\": not a number; expected a number or a range like 1000-2000 (up to 4294967295)\n"
-	    "s.yaml:2:47: allow-users: \"-5\": negative numbers are not allowed; expected a number or a range like 1000-2000 (up to 4294967295)\n"
-	    "s.yaml:2:51: allow-users: \"1-2-3\": unknown unit; expected k, ki, M, Mi, G, Gi, T, Ti, P, Pi, E or Ei; expected a number or a range like 1000-2000 (up to 4294967295)");
-	ERR('s', "allow-users: 1\n", "s.yaml:2:14: allow-users: expected a list of numbers or ranges like [1, 99, 1000-2000], got a scalar");
-	ERR('s', "allow-users: 1-10\n", "s.yaml:2:14: allow-users: expected a list of numbers or ranges like [1, 99, 1000-2000], got a scalar");
-	ERR('s', "allow-groups: [~]\n", "s.yaml:2:16: allow-groups: expected a number or a range like 1000-2000, got a null");
-	ERR('s', "allow-groups: [!x 1]\n", "s.yaml:2:16: allow-groups: unexpected tag !x; expected a plain value");
-	ERR('s', "allow-tcp-ports: [65536, 0-65535]\n", "s.yaml:2:19: allow-tcp-ports: \"65536\": number too large; expected a number or a range like 1000-2000 (up to 65535)");
-	ERR('s', "allow-tcp-ports: [80-65536]\n", "s.yaml:2:19: allow-tcp-ports: \"80-65536\": number too large; expected a number or a range like 1000-2000 (up to 65535)");
+	static const struct err_case errs[] = {
+		{ 's', "allow-users: [1, 2-1, x, 4294967296, [1], 5-, -5, 1-2-3]\n",
+		  "s.yaml:2:18: allow-users: \"2-1\": start of range is after its end; expected a number or a range like 1000-2000 (up to 4294967295)\n"
+		  "s.yaml:2:23: allow-users: \"x\": not a number; expected a number or a range like 1000-2000 (up to 4294967295)\n"
+		  "s.yaml:2:26: allow-users: \"4294967296\": number too large; expected a number or a range like 1000-2000 (up to 4294967295)\n"
+		  "s.yaml:2:38: allow-users: expected a number or a range like 1000-2000, got a list\n"
+		  "s.yaml:2:43: allow-users: \"5-\": not a number; expected a number or a range like 1000-2000 (up to 4294967295)\n"
+		  "s.yaml:2:47: allow-users: \"-5\": negative numbers are not allowed; expected a number or a range like 1000-2000 (up to 4294967295)\n"
+		  "s.yaml:2:51: allow-users: \"1-2-3\": unknown unit; expected k, ki, M, Mi, G, Gi, T, Ti, P, Pi, E or Ei; expected a number or a range like 1000-2000 (up to 4294967295)" },
+		{ 's', "allow-users: 1\n", "s.yaml:2:14: allow-users: expected a list of numbers or ranges like [1, 99, 1000-2000], got a scalar" },
+		{ 's', "allow-users: 1-10\n", "s.yaml:2:14: allow-users: expected a list of numbers or ranges like [1, 99, 1000-2000], got a scalar" },
+		{ 's', "allow-groups: [~]\n", "s.yaml:2:16: allow-groups: expected a number or a range like 1000-2000, got a null" },
+		{ 's', "allow-groups: [!x 1]\n", "s.yaml:2:16: allow-groups: unexpected tag !x; expected a plain value" },
+		{ 's', "allow-tcp-ports: [65536, 0-65535]\n", "s.yaml:2:19: allow-tcp-ports: \"65536\": number too large; expected a number or a range like 1000-2000 (up to 65535)" },
+		{ 's', "allow-tcp-ports: [80-65536]\n", "s.yaml:2:19: allow-tcp-ports: \"80-65536\": number too large; expected a number or a range like 1000-2000 (up to 65535)" },
+	};
+	ERRS(errs);
 }
 
 /* ------------------------------------------------------------------ */
@@ -945,11 +990,14 @@ static void test_sandbox(void)
 	is_str(S.secrets_private_key, NULL, "no secrets-private-key");
 	ok(S.secrets_namespaces.n == 1 && !strcmp(S.secrets_namespaces.v[0], ""), "default secrets-namespaces [\"\"]");
 
-	ERR('S', "", "s.yaml: sandbox config: missing required key \"image-dir\"");
-	ERR('S', "log-file: x\n", "s.yaml:1:1: sandbox config: missing required key \"image-dir\"");
-	ERR('S', "image-dir: rel\n", "s.yaml:1:12: image-dir: \"rel\" is not an absolute path; expected a path starting with /");
-	ERR('S', "image-dir: ~\n", "s.yaml:1:12: image-dir: \"~\" is not an absolute path; expected a path starting with /");
-	ERR('S', "[]\n", "s.yaml:1:1: sandbox config: expected a mapping, got a list");
+	static const struct err_case errs[] = {
+		{ 'S', "", "s.yaml: sandbox config: missing required key \"image-dir\"" },
+		{ 'S', "log-file: x\n", "s.yaml:1:1: sandbox config: missing required key \"image-dir\"" },
+		{ 'S', "image-dir: rel\n", "s.yaml:1:12: image-dir: \"rel\" is not an absolute path; expected a path starting with /" },
+		{ 'S', "image-dir: ~\n", "s.yaml:1:12: image-dir: \"~\" is not an absolute path; expected a path starting with /" },
+		{ 'S', "[]\n", "s.yaml:1:1: sandbox config: expected a mapping, got a list" },
+	};
+	ERRS(errs);
 
 	VALID('s', "config-file: other.yaml\n");
 	is_str(S.config_file, "other.yaml", "config-file");
@@ -989,27 +1037,27 @@ static void test_sandbox(void)
 	ERR('s', "writable-paths: {/a: /x/../etc}\n",
 	    "s.yaml:2:22: writable-paths: host path \"/x/../etc\" is not valid; expected an absolute path without . or .. components");
 	/* every problem is reported, also next to a value of the wrong type */
-	ERR('s', "readonly-paths: {rel: /x, /d: ~}\n",
-	    "s.yaml:2:31: readonly-paths: value of \"/d\": expected a string, got a null\n"
-	    "s.yaml:2:18: readonly-paths: virtual path \"rel\" is not valid; expected an absolute path without . or .. components");
-	ERR('s', "writable-paths: [a]\n", "s.yaml:2:17: writable-paths: expected a mapping, got a list");
-	ERR('s', "writable-paths: {/a: /x, /a: /y}\n", "s.yaml:2:26: writable-paths: duplicate key \"/a\" (first at line 2); expected each key once");
-	ERR('s', "readonly-paths: {/a: /x}\nwritable-paths: {/a: /y}\n",
-	    "s.yaml:2:18: virtual path \"/a\" is in both readonly-paths and writable-paths; expected it in one of them");
+	static const struct err_case errs2[] = {
+		{ 's', "readonly-paths: {rel: /x, /d: ~}\n",
+		  "s.yaml:2:31: readonly-paths: value of \"/d\": expected a string, got a null\n"
+		  "s.yaml:2:18: readonly-paths: virtual path \"rel\" is not valid; expected an absolute path without . or .. components" },
+		{ 's', "writable-paths: [a]\n", "s.yaml:2:17: writable-paths: expected a mapping, got a list" },
+		{ 's', "writable-paths: {/a: /x, /a: /y}\n", "s.yaml:2:26: writable-paths: duplicate key \"/a\" (first at line 2); expected each key once" },
+		{ 's', "readonly-paths: {/a: /x}\nwritable-paths: {/a: /y}\n", "s.yaml:2:18: virtual path \"/a\" is in both readonly-paths and writable-paths; expected it in one of them" },
+	};
+	ERRS(errs2);
 
 	VALID('s', "allow-users: [1-10]\ndefault-user: 10\nallow-groups: [0, 5]\ndefault-group: 5\n");
 	ok(S.has_default_user && S.default_user == 10 && S.default_group == 5, "default-user, default-group");
 	is_int(S.default_user_pos.line, 3, "default-user position");
-	ERR('s', "allow-users: [1-10]\ndefault-user: 11\n",
-	    "s.yaml:3:15: default-user 11 is not in allow-users [1-10]; expected a user id inside allow-users");
-	ERR('s', "default-user: 5\n",
-	    "s.yaml:2:15: default-user 5 is not in allow-users []; expected a user id inside allow-users");
-	ERR('s', "allow-groups: [1-10]\ndefault-group: 0\n",
-	    "s.yaml:3:16: default-group 0 is not in allow-groups [1-10]; expected a group id inside allow-groups");
-	ERR('s', "default-user: x\n",
-	    "s.yaml:2:15: default-user: \"x\": not a number; expected a non-negative integer (0x, 0o, 0b prefixes and k, Mi, Gi style units allowed)");
-	ERR('s', "default-group: 4294967296\n",
-	    "s.yaml:2:16: default-group: \"4294967296\" is too large; expected a number up to 4294967295");
+	static const struct err_case errs3[] = {
+		{ 's', "allow-users: [1-10]\ndefault-user: 11\n", "s.yaml:3:15: default-user 11 is not in allow-users [1-10]; expected a user id inside allow-users" },
+		{ 's', "default-user: 5\n", "s.yaml:2:15: default-user 5 is not in allow-users []; expected a user id inside allow-users" },
+		{ 's', "allow-groups: [1-10]\ndefault-group: 0\n", "s.yaml:3:16: default-group 0 is not in allow-groups [1-10]; expected a group id inside allow-groups" },
+		{ 's', "default-user: x\n", "s.yaml:2:15: default-user: \"x\": not a number; expected a non-negative integer (0x, 0o, 0b prefixes and k, Mi, Gi style units allowed)" },
+		{ 's', "default-group: 4294967296\n", "s.yaml:2:16: default-group: \"4294967296\" is too large; expected a number up to 4294967295" },
+	};
+	ERRS(errs3);
 
 	VALID('s', "additional-hosts:\n  db.local: 10.0.0.5\n  v6_host: \"fd00::1\"\n");
 	ok(S.additional_hosts.n == 2 && !strcmp(kvlist_get(&S.additional_hosts, "db.local")->value, "10.0.0.5"),
@@ -1055,15 +1103,18 @@ static void test_sandbox(void)
 	ok(S.migratable, "migratable: true");
 	VALID('s', "allow-users: [1]\n");
 	ok(!S.migratable, "migratable defaults to false");
-	ERR('s', "migratable: 2\n", "s.yaml:2:13: migratable: \"2\" is not a boolean; expected true or false");
-	ERR('s', "uid-map: [{inside: 0, outside: 100000, count: 65536}]\n"
-		 "gid-map: [{inside: 0, outside: 100000, count: 65536}]\nmigratable: true\n",
-	    "s.yaml:4:13: migratable: true with uid-map (line 2): CRIU cannot restore containers with a user namespace here; expected migratable: false or no uid-map/gid-map");
-	ERR('s', "secrets-private-key: rel\n", "s.yaml:2:22: secrets-private-key: \"rel\" is not an absolute path; expected a path starting with /");
-	ERR('s', "secrets-namespaces: [a, \"b c\", [d]]\n",
-	    "s.yaml:2:25: secrets-namespaces: \"b c\" is not a valid namespace; expected only letters, digits, _, . and -\n"
-	    "s.yaml:2:32: secrets-namespaces: expected a string, got a list");
-	ERR('s', "secrets-namespaces: x\n", "s.yaml:2:21: secrets-namespaces: expected a list of namespaces, got a scalar");
+	static const struct err_case errs4[] = {
+		{ 's', "migratable: 2\n", "s.yaml:2:13: migratable: \"2\" is not a boolean; expected true or false" },
+		{ 's', "uid-map: [{inside: 0, outside: 100000, count: 65536}]\n"
+		  "gid-map: [{inside: 0, outside: 100000, count: 65536}]\nmigratable: true\n",
+		  "s.yaml:4:13: migratable: true with uid-map (line 2): CRIU cannot restore containers with a user namespace here; expected migratable: false or no uid-map/gid-map" },
+		{ 's', "secrets-private-key: rel\n", "s.yaml:2:22: secrets-private-key: \"rel\" is not an absolute path; expected a path starting with /" },
+		{ 's', "secrets-namespaces: [a, \"b c\", [d]]\n",
+		  "s.yaml:2:25: secrets-namespaces: \"b c\" is not a valid namespace; expected only letters, digits, _, . and -\n"
+		  "s.yaml:2:32: secrets-namespaces: expected a string, got a list" },
+		{ 's', "secrets-namespaces: x\n", "s.yaml:2:21: secrets-namespaces: expected a list of namespaces, got a scalar" },
+	};
+	ERRS(errs4);
 }
 
 static void test_bridged_network(void)
@@ -1093,37 +1144,31 @@ static void test_bridged_network(void)
 	ok(S.bridged_network == NULL, "bridged-network: null is absent");
 	VALID('s', "bridged-network: {bridge: br0, network: 10.0.0.0/24, after-setup-command: []}\n");
 
-	ERR('s', "bridged-network: {bridge: br0}\n", "s.yaml:2:18: bridged-network: missing required key \"network\"");
-	ERR('s', "bridged-network: {network: 10.0.0.0/24}\n", "s.yaml:2:18: bridged-network: missing required key \"bridge\"");
-	ERR('s', "bridged-network: {}\n", "s.yaml:2:18: bridged-network: missing required key \"bridge\"\n"
-					  "s.yaml:2:18: bridged-network: missing required key \"network\"");
-	ERR('s', "bridged-network: {bridge: \"br/0\", network: 10.0.0.0/33}\n",
-	    "s.yaml:2:27: bridged-network: bridge: \"br/0\" is not an interface name; expected 1 to 15 characters without /, : or spaces\n"
-	    "s.yaml:2:44: bridged-network: network: \"10.0.0.0/33\" is not a network; expected an address with a prefix length like 10.0.0.0/24");
-	ERR('s', "bridged-network: {bridge: abcdefghijklmnop, network: 10.0.0.0}\n",
-	    "s.yaml:2:27: bridged-network: bridge: \"abcdefghijklmnop\" is not an interface name; expected 1 to 15 characters without /, : or spaces\n"
-	    "s.yaml:2:54: bridged-network: network: \"10.0.0.0\" is not a network; expected an address with a prefix length like 10.0.0.0/24");
-	ERR('s', "bridged-network: {bridge: br0, network: 10.0.0.300/8}\n",
-	    "s.yaml:2:41: bridged-network: network: \"10.0.0.300/8\" is not a network; expected an address with a prefix length like 10.0.0.0/24");
-	ERR('s', "bridged-network: {bridge: br0, network: \"fd00::/129\"}\n",
-	    "s.yaml:2:41: bridged-network: network: \"fd00::/129\" is not a network; expected an address with a prefix length like 10.0.0.0/24");
-	ERR('s', "bridged-network: {bridge: br0, network: 10.0.0.0/x}\n",
-	    "s.yaml:2:41: bridged-network: network: \"10.0.0.0/x\" is not a network; expected an address with a prefix length like 10.0.0.0/24");
-	ERR('s', "bridged-network: {bridge: br0, network: 10.0.0.0/24, default-gateway: 10.0.1.1}\n",
-	    "s.yaml:2:71: bridged-network: default-gateway 10.0.1.1 is outside network 10.0.0.0/24; expected an address inside the network");
-	ERR('s', "bridged-network: {bridge: br0, network: 10.0.0.0/24, default-gateway: \"fd00::1\"}\n",
-	    "s.yaml:2:71: bridged-network: default-gateway fd00::1 is outside network 10.0.0.0/24; expected an address inside the network");
-	ERR('s', "bridged-network: {bridge: br0, network: 10.0.0.0/24, default_gateway: x}\n",
-	    "s.yaml:2:71: bridged-network: default-gateway: \"x\" is not an IP address; expected an IPv4 or IPv6 address");
-	ERR('s', "bridged-network: {bridge: br0, network: 10.0.0.0/24, after-setup-command: [arping, \"@{x}\"]}\n",
-	    "s.yaml:2:76: bridged-network: after-setup-command: \"arping\" is not an absolute path; expected the command's absolute path first");
-	ERR('s', "bridged-network: {bridge: br0, network: 10.0.0.0/24, after-setup-command: [/arping, \"@{x}\"]}\n",
-	    "s.yaml:2:85: bridged-network: after-setup-command: unknown substitution in \"@{x}\"; expected only @{container_ip}");
-	ERR('s', "bridged-network: {bridge: br0, network: 10.0.0.0/24, after-setup-command: /bin/true}\n",
-	    "s.yaml:2:75: bridged-network: after-setup-command: expected a list of strings, got a scalar");
-	ERR('s', "bridged-network: {bridge: br0, network: 10.0.0.0/24, mtu: 1}\n",
-	    "s.yaml:2:54: bridged-network: unknown key \"mtu\"; expected one of: bridge, network, default-gateway, after-setup-command");
-	ERR('s', "bridged-network: []\n", "s.yaml:2:18: bridged-network: expected a mapping, got a list");
+	static const struct err_case errs[] = {
+		{ 's', "bridged-network: {bridge: br0}\n", "s.yaml:2:18: bridged-network: missing required key \"network\"" },
+		{ 's', "bridged-network: {network: 10.0.0.0/24}\n", "s.yaml:2:18: bridged-network: missing required key \"bridge\"" },
+		{ 's', "bridged-network: {}\n",
+		  "s.yaml:2:18: bridged-network: missing required key \"bridge\"\n"
+		  "s.yaml:2:18: bridged-network: missing required key \"network\"" },
+		{ 's', "bridged-network: {bridge: \"br/0\", network: 10.0.0.0/33}\n",
+		  "s.yaml:2:27: bridged-network: bridge: \"br/0\" is not an interface name; expected 1 to 15 characters without /, : or spaces\n"
+		  "s.yaml:2:44: bridged-network: network: \"10.0.0.0/33\" is not a network; expected an address with a prefix length like 10.0.0.0/24" },
+		{ 's', "bridged-network: {bridge: abcdefghijklmnop, network: 10.0.0.0}\n",
+		  "s.yaml:2:27: bridged-network: bridge: \"abcdefghijklmnop\" is not an interface name; expected 1 to 15 characters without /, : or spaces\n"
+		  "s.yaml:2:54: bridged-network: network: \"10.0.0.0\" is not a network; expected an address with a prefix length like 10.0.0.0/24" },
+		{ 's', "bridged-network: {bridge: br0, network: 10.0.0.300/8}\n", "s.yaml:2:41: bridged-network: network: \"10.0.0.300/8\" is not a network; expected an address with a prefix length like 10.0.0.0/24" },
+		{ 's', "bridged-network: {bridge: br0, network: \"fd00::/129\"}\n", "s.yaml:2:41: bridged-network: network: \"fd00::/129\" is not a network; expected an address with a prefix length like 10.0.0.0/24" },
+		{ 's', "bridged-network: {bridge: br0, network: 10.0.0.0/x}\n", "s.yaml:2:41: bridged-network: network: \"10.0.0.0/x\" is not a network; expected an address with a prefix length like 10.0.0.0/24" },
+		{ 's', "bridged-network: {bridge: br0, network: 10.0.0.0/24, default-gateway: 10.0.1.1}\n", "s.yaml:2:71: bridged-network: default-gateway 10.0.1.1 is outside network 10.0.0.0/24; expected an address inside the network" },
+		{ 's', "bridged-network: {bridge: br0, network: 10.0.0.0/24, default-gateway: \"fd00::1\"}\n", "s.yaml:2:71: bridged-network: default-gateway fd00::1 is outside network 10.0.0.0/24; expected an address inside the network" },
+		{ 's', "bridged-network: {bridge: br0, network: 10.0.0.0/24, default_gateway: x}\n", "s.yaml:2:71: bridged-network: default-gateway: \"x\" is not an IP address; expected an IPv4 or IPv6 address" },
+		{ 's', "bridged-network: {bridge: br0, network: 10.0.0.0/24, after-setup-command: [arping, \"@{x}\"]}\n", "s.yaml:2:76: bridged-network: after-setup-command: \"arping\" is not an absolute path; expected the command's absolute path first" },
+		{ 's', "bridged-network: {bridge: br0, network: 10.0.0.0/24, after-setup-command: [/arping, \"@{x}\"]}\n", "s.yaml:2:85: bridged-network: after-setup-command: unknown substitution in \"@{x}\"; expected only @{container_ip}" },
+		{ 's', "bridged-network: {bridge: br0, network: 10.0.0.0/24, after-setup-command: /bin/true}\n", "s.yaml:2:75: bridged-network: after-setup-command: expected a list of strings, got a scalar" },
+		{ 's', "bridged-network: {bridge: br0, network: 10.0.0.0/24, mtu: 1}\n", "s.yaml:2:54: bridged-network: unknown key \"mtu\"; expected one of: bridge, network, default-gateway, after-setup-command" },
+		{ 's', "bridged-network: []\n", "s.yaml:2:18: bridged-network: expected a mapping, got a list" },
+	};
+	ERRS(errs);
 
 	/* ipnet helpers */
 	struct ipnet n;
@@ -1187,35 +1232,39 @@ static void test_processes(void)
 	VALID('p', "a: {image: x, config: /c, extra-secrets-namespaces: [a.b, c]}\n");
 	ok(P.v[0].extra_secrets_namespaces.n == 2, "extra-secrets-namespaces");
 
-	ERR('p', "a: {image: x, config: /c.yaml, kind: Foo}\n", "p.yaml:1:38: kind: \"Foo\" is not a kind; expected Daemon or Command");
-	ERR('p', "a: {image: x, config: /c, kind: CommandOrDaemon}\n", "p.yaml:1:33: kind: \"CommandOrDaemon\" is not a kind; expected Daemon or Command");
-	ERR('p', "a: {image: x, config: /c, kind: [x]}\n", "p.yaml:1:33: kind: expected Daemon or Command, got a list");
-	ERR('p', "a: {image: x}\n", "p.yaml:1:4: process \"a\": missing required key \"config\"");
-	ERR('p', "a: {config: /x}\n", "p.yaml:1:4: process \"a\": missing required key \"image\"");
-	ERR('p', "a: {}\n", "p.yaml:1:4: process \"a\": missing required key \"image\"\n"
-			    "p.yaml:1:4: process \"a\": missing required key \"config\"");
-	ERR('p', "a b: {image: x, config: /c}\n", "p.yaml:1:1: process name \"a b\" is not valid; expected letters, digits, _ and -");
-	ERR('p', "a.b: {image: x, config: /c}\n", "p.yaml:1:1: process name \"a.b\" is not valid; expected letters, digits, _ and -");
-	ERR('p', "\"\": {image: x, config: /c}\n", "p.yaml:1:1: process name \"\" is not valid; expected letters, digits, _ and -");
-	ERR('p', "a: {image: x, config: /c, instances: 10001}\n", "p.yaml:1:38: instances: \"10001\" is too large; expected a number up to 10000");
-	ERR('p', "a: {image: x, config: /c, instances: -1}\n", "p.yaml:1:38: instances: \"-1\": negative numbers are not allowed; expected a non-negative integer (0x, 0o, 0b prefixes and k, Mi, Gi style units allowed)");
-	ERR('p', "a: {image: x, config: /c, ip-addresses: [1.2.3.4, 1.2.3.4, x]}\n",
-	    "p.yaml:1:51: ip-addresses: 1.2.3.4 is listed twice; expected one address per instance\n"
-	    "p.yaml:1:60: ip-addresses: \"x\" is not an IP address; expected an IPv4 or IPv6 address");
-	ERR('p', "a: {image: x, config: /c, ip-addresses: [10.0.0.1/24]}\n",
-	    "p.yaml:1:42: ip-addresses: \"10.0.0.1/24\" is not an IP address; expected an IPv4 or IPv6 address");
-	ERR('p', "a: {image: x, config: /c, ip_addresses: 1.2.3.4}\n", "p.yaml:1:41: ip-addresses: expected a list of strings, got a scalar");
-	ERR('p', "a: {image: x, config: /c, variables: {x: [1]}}\n", "p.yaml:1:42: variables: value of \"x\": expected a string, got a list");
-	ERR('p', "a: {image: x, config: /c, variables: [x]}\n", "p.yaml:1:38: variables: expected a mapping, got a list");
-	ERR('p', "a: {image: x, config: /c, variables: {x: 1, x: 2}}\n", "p.yaml:1:45: variables: duplicate key \"x\" (first at line 1); expected each key once");
-	ERR('p', "a: {image: x, config: /c, extra-secrets-namespaces: [\"a b\"]}\n", "p.yaml:1:54: extra-secrets-namespaces: \"a b\" is not a valid namespace; expected only letters, digits, _, . and -");
-	ERR('p', "a: 1\n", "p.yaml:1:4: process \"a\": expected a mapping with image and config, got a scalar");
-	ERR('p', "a:\n", "p.yaml:1:3: process \"a\": expected a mapping with image and config, got a null");
-	ERR('p', "a: {image: x, config: /c}\na: {image: y, config: /c}\n", "p.yaml:2:1: processes config: duplicate key \"a\" (first at line 1); expected each key once");
-	ERR('p', "[a]\n", "p.yaml:1:1: processes config: expected a mapping, got a list");
-	ERR('p', "a: {image: [x], config: 1}\n", "p.yaml:1:12: image: expected a string, got a list");
-	ERR('p', "a: {image: ~, config: ~}\n", "p.yaml:1:12: image: expected a string, got null\n"
-					   "p.yaml:1:23: config: expected a string, got null");
+	static const struct err_case errs[] = {
+		{ 'p', "a: {image: x, config: /c.yaml, kind: Foo}\n", "p.yaml:1:38: kind: \"Foo\" is not a kind; expected Daemon or Command" },
+		{ 'p', "a: {image: x, config: /c, kind: CommandOrDaemon}\n", "p.yaml:1:33: kind: \"CommandOrDaemon\" is not a kind; expected Daemon or Command" },
+		{ 'p', "a: {image: x, config: /c, kind: [x]}\n", "p.yaml:1:33: kind: expected Daemon or Command, got a list" },
+		{ 'p', "a: {image: x}\n", "p.yaml:1:4: process \"a\": missing required key \"config\"" },
+		{ 'p', "a: {config: /x}\n", "p.yaml:1:4: process \"a\": missing required key \"image\"" },
+		{ 'p', "a: {}\n",
+		  "p.yaml:1:4: process \"a\": missing required key \"image\"\n"
+		  "p.yaml:1:4: process \"a\": missing required key \"config\"" },
+		{ 'p', "a b: {image: x, config: /c}\n", "p.yaml:1:1: process name \"a b\" is not valid; expected letters, digits, _ and -" },
+		{ 'p', "a.b: {image: x, config: /c}\n", "p.yaml:1:1: process name \"a.b\" is not valid; expected letters, digits, _ and -" },
+		{ 'p', "\"\": {image: x, config: /c}\n", "p.yaml:1:1: process name \"\" is not valid; expected letters, digits, _ and -" },
+		{ 'p', "a: {image: x, config: /c, instances: 10001}\n", "p.yaml:1:38: instances: \"10001\" is too large; expected a number up to 10000" },
+		{ 'p', "a: {image: x, config: /c, instances: -1}\n", "p.yaml:1:38: instances: \"-1\": negative numbers are not allowed; expected a non-negative integer (0x, 0o, 0b prefixes and k, Mi, Gi style units allowed)" },
+		{ 'p', "a: {image: x, config: /c, ip-addresses: [1.2.3.4, 1.2.3.4, x]}\n",
+		  "p.yaml:1:51: ip-addresses: 1.2.3.4 is listed twice; expected one address per instance\n"
+		  "p.yaml:1:60: ip-addresses: \"x\" is not an IP address; expected an IPv4 or IPv6 address" },
+		{ 'p', "a: {image: x, config: /c, ip-addresses: [10.0.0.1/24]}\n", "p.yaml:1:42: ip-addresses: \"10.0.0.1/24\" is not an IP address; expected an IPv4 or IPv6 address" },
+		{ 'p', "a: {image: x, config: /c, ip_addresses: 1.2.3.4}\n", "p.yaml:1:41: ip-addresses: expected a list of strings, got a scalar" },
+		{ 'p', "a: {image: x, config: /c, variables: {x: [1]}}\n", "p.yaml:1:42: variables: value of \"x\": expected a string, got a list" },
+		{ 'p', "a: {image: x, config: /c, variables: [x]}\n", "p.yaml:1:38: variables: expected a mapping, got a list" },
+		{ 'p', "a: {image: x, config: /c, variables: {x: 1, x: 2}}\n", "p.yaml:1:45: variables: duplicate key \"x\" (first at line 1); expected each key once" },
+		{ 'p', "a: {image: x, config: /c, extra-secrets-namespaces: [\"a b\"]}\n", "p.yaml:1:54: extra-secrets-namespaces: \"a b\" is not a valid namespace; expected only letters, digits, _, . and -" },
+		{ 'p', "a: 1\n", "p.yaml:1:4: process \"a\": expected a mapping with image and config, got a scalar" },
+		{ 'p', "a:\n", "p.yaml:1:3: process \"a\": expected a mapping with image and config, got a null" },
+		{ 'p', "a: {image: x, config: /c}\na: {image: y, config: /c}\n", "p.yaml:2:1: processes config: duplicate key \"a\" (first at line 1); expected each key once" },
+		{ 'p', "[a]\n", "p.yaml:1:1: processes config: expected a mapping, got a list" },
+		{ 'p', "a: {image: [x], config: 1}\n", "p.yaml:1:12: image: expected a string, got a list" },
+		{ 'p', "a: {image: ~, config: ~}\n",
+		  "p.yaml:1:12: image: expected a string, got null\n"
+		  "p.yaml:1:23: config: expected a string, got null" },
+	};
+	ERRS(errs);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1311,26 +1360,29 @@ static void test_master(void)
 	VALID('m', "cgroup-controllers: [name]\n");
 	is_int(M.cgroup_controllers.n, 1, "cgroup-controllers: [name]");
 
-	ERR('m', "runtime-dir: rel\n", "/etc/lithos/master.yaml:1:14: runtime-dir: \"rel\" is not an absolute path; expected a path starting with /");
-	ERR('m', "devfs-dir: rel\n", "/etc/lithos/master.yaml:1:12: devfs-dir: \"rel\" is not an absolute path; expected a path starting with /");
-	ERR('m', "sandboxes-dir: ~\n", "/etc/lithos/master.yaml:1:16: sandboxes-dir: expected a string, got null");
-	ERR('m', "processes-dir: [a]\n", "/etc/lithos/master.yaml:1:16: processes-dir: expected a string, got a list");
-	ERR('m', "state-dir: ~\n", "/etc/lithos/master.yaml:1:12: state-dir: expected a string, got null");
-	ERR('m', "mount-dir: {}\n", "/etc/lithos/master.yaml:1:12: mount-dir: expected a string, got a mapping");
-	ERR('m', "cgroup-name: /abs\n", "/etc/lithos/master.yaml:1:14: cgroup-name: \"/abs\" is not a valid cgroup name; expected a relative name such as lithos.slice, or null");
-	ERR('m', "cgroup-name: a/../b\n", "/etc/lithos/master.yaml:1:14: cgroup-name: \"a/../b\" is not a valid cgroup name; expected a relative name such as lithos.slice, or null");
-	ERR('m', "cgroup-name: \"\"\n", "/etc/lithos/master.yaml:1:14: cgroup-name: \"\" is not a valid cgroup name; expected a relative name such as lithos.slice, or null");
-	ERR('m', "cgroup-controllers: x\n", "/etc/lithos/master.yaml:1:21: cgroup-controllers: expected a list of strings, got a scalar");
-	ERR('m', "default-log-dir: rel\n", "/etc/lithos/master.yaml:1:18: default-log-dir: \"rel\" is not an absolute path; expected a path starting with /");
-	ERR('m', "config-log-dir: [x]\n", "/etc/lithos/master.yaml:1:17: config-log-dir: expected a string or null, got a list");
-	ERR('m', "stdio-log-dir: ~\n", "/etc/lithos/master.yaml:1:16: stdio-log-dir: expected a string, got null");
-	ERR('m', "log-file: ~\n", "/etc/lithos/master.yaml:1:11: log-file: expected a string, got null");
-	ERR('m', "log-level: x\n", "/etc/lithos/master.yaml:1:12: log-level: \"x\" is not a log level; expected error, warn, info, debug or trace");
-	ERR('m', "syslog-facility: x\n", "/etc/lithos/master.yaml:1:18: syslog-facility: \"x\" is not a syslog facility; expected one of daemon, user, local0 ... local7 and the like");
-	ERR('m', "syslog-name: [x]\n", "/etc/lithos/master.yaml:1:14: syslog-name: expected a string, got a list");
-	ERR('m', "lxc-path: rel\n", "/etc/lithos/master.yaml:1:11: lxc-path: \"rel\" is not an absolute path; expected a path starting with / or null (LXC's own lxc.lxcpath)");
-	ERR('m', "[]\n", "/etc/lithos/master.yaml:1:1: master config: expected a mapping, got a list");
-	ERR('m', "\"just a string\"\n", "/etc/lithos/master.yaml:1:1: master config: expected a mapping, got a scalar");
+	static const struct err_case errs[] = {
+		{ 'm', "runtime-dir: rel\n", "/etc/lithos/master.yaml:1:14: runtime-dir: \"rel\" is not an absolute path; expected a path starting with /" },
+		{ 'm', "devfs-dir: rel\n", "/etc/lithos/master.yaml:1:12: devfs-dir: \"rel\" is not an absolute path; expected a path starting with /" },
+		{ 'm', "sandboxes-dir: ~\n", "/etc/lithos/master.yaml:1:16: sandboxes-dir: expected a string, got null" },
+		{ 'm', "processes-dir: [a]\n", "/etc/lithos/master.yaml:1:16: processes-dir: expected a string, got a list" },
+		{ 'm', "state-dir: ~\n", "/etc/lithos/master.yaml:1:12: state-dir: expected a string, got null" },
+		{ 'm', "mount-dir: {}\n", "/etc/lithos/master.yaml:1:12: mount-dir: expected a string, got a mapping" },
+		{ 'm', "cgroup-name: /abs\n", "/etc/lithos/master.yaml:1:14: cgroup-name: \"/abs\" is not a valid cgroup name; expected a relative name such as lithos.slice, or null" },
+		{ 'm', "cgroup-name: a/../b\n", "/etc/lithos/master.yaml:1:14: cgroup-name: \"a/../b\" is not a valid cgroup name; expected a relative name such as lithos.slice, or null" },
+		{ 'm', "cgroup-name: \"\"\n", "/etc/lithos/master.yaml:1:14: cgroup-name: \"\" is not a valid cgroup name; expected a relative name such as lithos.slice, or null" },
+		{ 'm', "cgroup-controllers: x\n", "/etc/lithos/master.yaml:1:21: cgroup-controllers: expected a list of strings, got a scalar" },
+		{ 'm', "default-log-dir: rel\n", "/etc/lithos/master.yaml:1:18: default-log-dir: \"rel\" is not an absolute path; expected a path starting with /" },
+		{ 'm', "config-log-dir: [x]\n", "/etc/lithos/master.yaml:1:17: config-log-dir: expected a string or null, got a list" },
+		{ 'm', "stdio-log-dir: ~\n", "/etc/lithos/master.yaml:1:16: stdio-log-dir: expected a string, got null" },
+		{ 'm', "log-file: ~\n", "/etc/lithos/master.yaml:1:11: log-file: expected a string, got null" },
+		{ 'm', "log-level: x\n", "/etc/lithos/master.yaml:1:12: log-level: \"x\" is not a log level; expected error, warn, info, debug or trace" },
+		{ 'm', "syslog-facility: x\n", "/etc/lithos/master.yaml:1:18: syslog-facility: \"x\" is not a syslog facility; expected one of daemon, user, local0 ... local7 and the like" },
+		{ 'm', "syslog-name: [x]\n", "/etc/lithos/master.yaml:1:14: syslog-name: expected a string, got a list" },
+		{ 'm', "lxc-path: rel\n", "/etc/lithos/master.yaml:1:11: lxc-path: \"rel\" is not an absolute path; expected a path starting with / or null (LXC's own lxc.lxcpath)" },
+		{ 'm', "[]\n", "/etc/lithos/master.yaml:1:1: master config: expected a mapping, got a list" },
+		{ 'm', "\"just a string\"\n", "/etc/lithos/master.yaml:1:1: master config: expected a mapping, got a scalar" },
+	};
+	ERRS(errs);
 }
 
 /* ------------------------------------------------------------------ */

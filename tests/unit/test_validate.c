@@ -220,6 +220,21 @@ static void make_images(void)
 	write_file("images/web/v1/config/c.yaml", "executable: /bin/web\nuser-id: 1\ngroup-id: 1\n");
 }
 
+/* text with every @T replaced by the temp dir */
+static char *with_tmp(const char *text)
+{
+	struct buf b = { 0 };
+	for (const char *p = text, *at; *p; p = at + 2) {
+		at = strstr(p, "@T");
+		if (!at) {
+			buf_printf(&b, "%s", p);
+			break;
+		}
+		buf_printf(&b, "%.*s%s", (int)(at - p), p, T);
+	}
+	return b.p ? b.p : xstrdup("");
+}
+
 /* Load the container config of `config` in `image`; returns the problems. */
 static char *load(const char *image, const char *config, int *ret, char **root)
 {
@@ -277,72 +292,58 @@ static void test_load_container_config(void)
 	   "load: .. in the config path stays in the image");
 	free(g);
 
-	char *host = xasprintf("p.yaml:1:28: config /config/abs.yaml: cannot open it inside image %s/images/bare: No such file or directory; expected a container config file in the image", T);
-	g = load("bare", "/config/abs.yaml", &r, NULL);
-	is_str(g, host, "load: symlink to /etc/passwd in an image without one: not found, never the host's");
-	is_int(r, -1, "load: fails");
-	free(g);
-	free(host);
-	host = xasprintf("p.yaml:1:28: config /config/rel.yaml: cannot open it inside image %s/images/bare: No such file or directory; expected a container config file in the image", T);
-	g = load("bare", "/config/rel.yaml", &r, NULL);
-	is_str(g, host, "load: symlink to ../../etc/passwd in an image without one: not found");
-	free(g);
-	free(host);
-	host = xasprintf("p.yaml:1:28: config /config/etcdir/passwd: cannot open it inside image %s/images/bare: No such file or directory; expected a container config file in the image", T);
-	g = load("bare", "/config/etcdir/passwd", &r, NULL);
-	is_str(g, host, "load: directory symlink to /etc in an image without one: not found");
-	free(g);
-	free(host);
-
-	/* other failures */
-	g = load("app", "config/c.yaml", &r, NULL);
-	is_str(g, "p.yaml:1:27: config \"config/c.yaml\" is not an absolute path; expected the config's path inside the image, like /config/web.yaml",
-	       "load: relative config path");
-	is_int(r, -1, "load: relative config path fails");
-	free(g);
-	want = xasprintf("p.yaml:1:27: config /config/missing.yaml: cannot open it inside image %s/images/app: No such file or directory; expected a container config file in the image", T);
-	g = load("app", "/config/missing.yaml", &r, NULL);
-	is_str(g, want, "load: missing config");
-	free(g);
-	free(want);
-	want = xasprintf("p.yaml:1:27: config /config/dir.yaml in image %s/images/app is not a regular file; expected a YAML file", T);
-	g = load("app", "/config/dir.yaml", &r, NULL);
-	is_str(g, want, "load: config is a directory");
-	is_int(r, -1, "load: directory fails");
-	free(g);
-	free(want);
-	want = xasprintf("p.yaml:1:27: config /config/fifo.yaml in image %s/images/app is not a regular file; expected a YAML file", T);
-	g = load("app", "/config/fifo.yaml", &r, NULL);
-	is_str(g, want, "load: config is a fifo (and nothing hangs)");
-	free(g);
-	free(want);
-	want = xasprintf("%s/images/app/config/big.yaml: file is larger than 8388608 bytes; expected a config of reasonable size", T);
-	g = load("app", "/config/big.yaml", &r, NULL);
-	is_str(g, want, "load: config larger than 8 MiB");
-	is_int(r, -1, "load: big file fails");
-	free(g);
-	free(want);
-	want = xasprintf("p.yaml:1:27: config /config/loop.yaml: cannot open it inside image %s/images/app: Too many levels of symbolic links; expected a container config file in the image", T);
-	g = load("app", "/config/loop.yaml", &r, NULL);
-	is_str(g, want, "load: symlink loop");
-	free(g);
-	free(want);
-	want = xasprintf("p.yaml:1:12: image \"nope\": cannot open %s/images/nope: No such file or directory; expected an image directory below image-dir %s/images", T, T);
-	g = load("nope", "/config/c.yaml", &r, NULL);
-	is_str(g, want, "load: missing image directory");
-	free(g);
-	free(want);
-	g = load("../images", "/app/config/c.yaml", &r, NULL);
-	is_str(g, "p.yaml:1:12: image \"../images\" is not a valid image name: it has a . or .. component; expected 1 relative component below image-dir",
-	       "load: bad image name is not opened");
-	is_int(r, -1, "load: bad image name fails");
-	free(g);
-	want = xasprintf("%s/images/app/config/bad.yaml:1:13: executable: \"rel\" is not an absolute path; expected a path starting with /", T);
-	g = load("app", "/config/bad.yaml", &r, NULL);
-	is_str(g, want, "load: problems of the config name its host path");
-	is_int(r, -1, "load: invalid config fails");
-	free(g);
-	free(want);
+	/* failures: the problem (@T is the temp dir) and -1 */
+	static const struct {
+		const char *image, *config, *want, *name, *fails;
+	} bad[] = {
+		{ "bare", "/config/abs.yaml",
+		  "p.yaml:1:28: config /config/abs.yaml: cannot open it inside image @T/images/bare: No such file or directory; expected a container config file in the image",
+		  "load: symlink to /etc/passwd in an image without one: not found, never the host's", "load: fails" },
+		{ "bare", "/config/rel.yaml",
+		  "p.yaml:1:28: config /config/rel.yaml: cannot open it inside image @T/images/bare: No such file or directory; expected a container config file in the image",
+		  "load: symlink to ../../etc/passwd in an image without one: not found", NULL },
+		{ "bare", "/config/etcdir/passwd",
+		  "p.yaml:1:28: config /config/etcdir/passwd: cannot open it inside image @T/images/bare: No such file or directory; expected a container config file in the image",
+		  "load: directory symlink to /etc in an image without one: not found", NULL },
+		{ "app", "config/c.yaml",
+		  "p.yaml:1:27: config \"config/c.yaml\" is not an absolute path; expected the config's path inside the image, like /config/web.yaml",
+		  "load: relative config path", "load: relative config path fails" },
+		{ "app", "/config/missing.yaml",
+		  "p.yaml:1:27: config /config/missing.yaml: cannot open it inside image @T/images/app: No such file or directory; expected a container config file in the image",
+		  "load: missing config", NULL },
+		{ "app", "/config/dir.yaml",
+		  "p.yaml:1:27: config /config/dir.yaml in image @T/images/app is not a regular file; expected a YAML file",
+		  "load: config is a directory", "load: directory fails" },
+		{ "app", "/config/fifo.yaml",
+		  "p.yaml:1:27: config /config/fifo.yaml in image @T/images/app is not a regular file; expected a YAML file",
+		  "load: config is a fifo (and nothing hangs)", NULL },
+		{ "app", "/config/big.yaml",
+		  "@T/images/app/config/big.yaml: file is larger than 8388608 bytes; expected a config of reasonable size",
+		  "load: config larger than 8 MiB", "load: big file fails" },
+		{ "app", "/config/loop.yaml",
+		  "p.yaml:1:27: config /config/loop.yaml: cannot open it inside image @T/images/app: Too many levels of symbolic links; expected a container config file in the image",
+		  "load: symlink loop", NULL },
+		{ "nope", "/config/c.yaml",
+		  "p.yaml:1:12: image \"nope\": cannot open @T/images/nope: No such file or directory; expected an image directory below image-dir @T/images",
+		  "load: missing image directory", NULL },
+		{ "../images", "/app/config/c.yaml",
+		  "p.yaml:1:12: image \"../images\" is not a valid image name: it has a . or .. component; expected 1 relative component below image-dir",
+		  "load: bad image name is not opened", "load: bad image name fails" },
+		{ "app", "/config/bad.yaml",
+		  "@T/images/app/config/bad.yaml:1:13: executable: \"rel\" is not an absolute path; expected a path starting with /",
+		  "load: problems of the config name its host path", "load: invalid config fails" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		char *problem = with_tmp(bad[i].want);
+		g = load(bad[i].image, bad[i].config, &r, NULL);
+		is_str(g, problem, "%s", bad[i].name);
+		if (bad[i].fails)
+			is_int(r, -1, "%s", bad[i].fails);
+		else
+			is_int(r, -1, "%s: returns -1", bad[i].name);
+		free(g);
+		free(problem);
+	}
 
 	sandbox("image-dir-levels: 2\n" BASIC_SANDBOX);
 	g = load("web/v1", "/config/c.yaml", &r, NULL);
