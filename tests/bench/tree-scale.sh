@@ -335,7 +335,7 @@ log_mark() { echo "==== mark $1" >>"$LOG"; }
 # from the trace: all of them, and those from the execve to the "Reloaded"
 # log line (the new image reading its state); appended to STRACE_SAY
 strace_reload() {
-	local ent= f=$D/strace.$2 sp okc k args r0 t0
+	local ent= f=$D/strace.$2 sp r0 t0
 	if [ "$1" -gt 0 ]; then
 		ent=$(ename "$1")
 		CHANGED="$CHANGED$ent "
@@ -355,19 +355,9 @@ strace_reload() {
 	kill -QUIT "$TREE"
 	while :; do
 		status_reloads_v
-		okc=10
-		if [ -n "$ent" ]; then
-			okc=0
-			for k in 0 1 2 3 4 5 6 7 8 9; do
-				app_v "s.$ent.$k"
-				[ -n "$APP" ] || break
-				args=()
-				mapfile -d '' args 2>/dev/null <"/proc/$APP/cmdline" || break
-				[ "${args[1]:-}" = 100001 ] || break
-				okc=$((okc + 1))
-			done
-		fi
-		[ "${SR:-0}" -gt "$r0" ] && [ "$okc" -eq 10 ] && break
+		OKC=10
+		[ -n "$ent" ] && okc_v "$ent"
+		[ "${SR:-0}" -gt "$r0" ] && [ "$OKC" -eq 10 ] && break
 		now_v
 		[ $((NOW - t0)) -lt 60000000 ] || bench_die "traced reload $2: not applied after 60 s"
 		nap 0.01
@@ -438,6 +428,21 @@ app_v() {
 	comm_v "$CHILD"
 	[ "$COMM" = sleep ] && APP=$CHILD
 	return 0
+}
+
+# OKC = how many of the 10 instances of entry ENT run the changed config's
+# process (sleep 100001), counted up to the first one that does not
+okc_v() {
+	local k args
+	OKC=0
+	for k in 0 1 2 3 4 5 6 7 8 9; do
+		app_v "s.$1.$k"
+		[ -n "$APP" ] || return 0
+		args=()
+		mapfile -d '' args 2>/dev/null <"/proc/$APP/cmdline" || return 0
+		[ "${args[1]:-}" = 100001 ] || return 0
+		OKC=$((OKC + 1))
+	done
 }
 
 REPORT=$T/report.md
@@ -562,17 +567,9 @@ for N in $COUNTS; do
 			if [ -z "$ent" ]; then
 				[ -n "$tstat" ] && { tdone=$tstat; break; }
 			else
-				okc=0
-				for k in 0 1 2 3 4 5 6 7 8 9; do
-					app_v "s.$ent.$k"
-					[ -n "$APP" ] || break
-					args=()
-					mapfile -d '' args 2>/dev/null <"/proc/$APP/cmdline" || break
-					[ "${args[1]:-}" = 100001 ] || break
-					okc=$((okc + 1))
-				done
+				okc_v "$ent"
 				now_v
-				[ "$okc" -eq 10 ] && [ -n "$tstat" ] && { tdone=$NOW; break; }
+				[ "$OKC" -eq 10 ] && [ -n "$tstat" ] && { tdone=$NOW; break; }
 			fi
 			[ $((NOW - ts)) -lt 60000000 ] || bench_die "N=$N reload $r: not applied after 60 s"
 			nap 0.002
