@@ -13,7 +13,9 @@
  * 4. on success lithos_switch of --source-processes here (the entry leaves
  *    this host), and the images are removed unless --keep-images;
  *    on a failure in 2 or 3 the instance is restored here from the same
- *    images (lithos_restore) and the command says which step failed.
+ *    images (lithos_restore) and the command says which step failed; the
+ *    target's processes config from before --target-processes is put back
+ *    (lithos_switch --save-previous kept it, or --remove when none).
  *
  * Commands on the target run through `SSH HOST sh -c '...'` (SSH from
  * --ssh, default "ssh"), or `sh -c` here with --to local.  Exit codes: 0
@@ -59,7 +61,8 @@ static void usage(FILE *out)
 	      "      --target-bin DIR    where the lithos commands are on the target (default:\n"
 	      "                          PATH there)\n"
 	      "      --target-processes FILE  installed on the target with lithos_switch\n"
-	      "                          while the restore waits (the config with the entry)\n"
+	      "                          while the restore waits (the config with the entry;\n"
+	      "                          the previous one is put back if the restore fails)\n"
 	      "      --source-processes FILE  installed here with lithos_switch after a\n"
 	      "                          successful move (the config without the entry)\n"
 	      "      --shared-dir DIR    put the images below DIR, which the target sees at\n"
@@ -325,25 +328,51 @@ int main(int argc, char **argv)
 		sh_quote(&s, instance);
 		buf_puts(&s, " ");
 		sh_quote(&s, tdir);
+		char *prev = xasprintf("%s/lithos-previous-processes.yaml", tdir);
 		if (tprocs) {
+			/* the target's config goes back when its restore failed */
 			buf_puts(&s, " & r=$!; sleep 0.3; ");
+			sh_quote(&s, tswitch);
+			buf_puts(&s, " --master ");
+			sh_quote(&s, tmaster);
+			buf_puts(&s, " --save-previous ");
+			sh_quote(&s, prev);
+			buf_puts(&s, " ");
+			sh_quote(&s, sandbox);
+			buf_puts(&s, " ");
+			sh_quote(&s, tprocs);
+			buf_puts(&s, " >/dev/null || { kill $r 2>/dev/null; wait $r; exit 7; }; wait $r; rc=$?; "
+				     "if [ $rc -ne 0 ]; then if [ -e ");
+			sh_quote(&s, prev);
+			buf_puts(&s, " ]; then ");
 			sh_quote(&s, tswitch);
 			buf_puts(&s, " --master ");
 			sh_quote(&s, tmaster);
 			buf_puts(&s, " ");
 			sh_quote(&s, sandbox);
 			buf_puts(&s, " ");
-			sh_quote(&s, tprocs);
-			buf_puts(&s, " >/dev/null || { kill $r 2>/dev/null; wait $r; exit 7; }; wait $r");
+			sh_quote(&s, prev);
+			buf_puts(&s, "; else ");
+			sh_quote(&s, tswitch);
+			buf_puts(&s, " --master ");
+			sh_quote(&s, tmaster);
+			buf_puts(&s, " --remove ");
+			sh_quote(&s, sandbox);
+			buf_puts(&s, "; fi >/dev/null || exit 8; fi; exit $rc");
 		}
 		char *cmd = on_target(ssh, to, buf_str(&s));
 		buf_free(&s);
 		rc = run_sh(cmd);
 		free(cmd);
-		if (rc == 7)
+		if (rc == 7) {
 			failed = "installing --target-processes on the target (lithos_switch)";
-		else if (rc != 0)
+		} else if (rc != 0) {
 			failed = "the restore on the target";
+			if (rc == 8)
+				fprintf(stderr, "lithos_migrate: warning: the target's previous processes config could not be put back (lithos_switch there failed; the copy is %s there)\n",
+					prev);
+		}
+		free(prev);
 	}
 	double t3 = mono_ms();
 

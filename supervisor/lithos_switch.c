@@ -1,6 +1,9 @@
 /* lithos_switch: validate a new processes config for a sandbox, put it in
  * place atomically and make the running tree apply it.  On an invalid file
- * it exits non-zero with the problems and changes nothing. */
+ * it exits non-zero with the problems and changes nothing.
+ * --save-previous FILE keeps a copy of the replaced config (lithos_migrate
+ * puts it back after a failed restore); --remove takes the sandbox's
+ * config away (what "no previous config" puts back). */
 #include "config.h"
 #include "paths.h"
 #include "setup.h"
@@ -16,7 +19,8 @@
 
 static void usage(FILE *out)
 {
-	fputs("Usage: lithos_switch [--master FILE] SANDBOX NEW_PROCESSES.yaml\n"
+	fputs("Usage: lithos_switch [--master FILE] [--save-previous FILE] SANDBOX NEW_PROCESSES.yaml\n"
+	      "       lithos_switch [--master FILE] --remove SANDBOX\n"
 	      "\n"
 	      "Check NEW_PROCESSES.yaml as the processes config of SANDBOX (with every\n"
 	      "container config it points at), copy it next to the installed one and\n"
@@ -29,62 +33,19 @@ static void usage(FILE *out)
 	      "\n"
 	      "Options:\n"
 	      "  -C, --master FILE  master config (default /etc/lithos/master.yaml)\n"
+	      "      --save-previous FILE  first copy the installed config to FILE (mode\n"
+	      "                     0600); FILE is removed when none is installed\n"
+	      "      --remove       remove the installed config of SANDBOX (it then runs\n"
+	      "                     nothing) and signal the tree\n"
 	      "  -h, --help      show this help\n",
 	      out);
 }
 
-int main(int argc, char **argv)
+/* PATH gets DATA through PATH.lithos_switch.tmp (synced, renamed over) */
+static int replace_file(const char *path, const char *data, size_t len, mode_t mode)
 {
-	static const struct option opts[] = {
-		{ "master", required_argument, NULL, 'm' },
-		{ "config", required_argument, NULL, 'm' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *master = "/etc/lithos/master.yaml";
-	int c;
-	while ((c = getopt_long(argc, argv, "+C:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'm':
-		case 'C':
-			master = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (argc - optind != 2) {
-		usage(stderr);
-		return 2;
-	}
-	const char *sandbox = argv[optind], *newfile = argv[optind + 1];
-	struct diags d = { 0 };
-	struct lithos_setup st;
-	struct setup_options so = { .master_path = master, .only_sandbox = sandbox,
-				    .alternate_processes = newfile };
-	setup_load(&st, &so, &d);
-	if (diags_count(&d)) {
-		diags_print(stdout, &d);
-		fprintf(stderr, "lithos_switch: %s is not valid for sandbox %s; nothing changed\n", newfile,
-			sandbox);
-		return 1;
-	}
-	const struct loaded_sandbox *sb = setup_find_sandbox(&st, sandbox);
-	/* the installed path, not the alternate one */
-	char *target = sb->cfg.config_file ? path_join(st.master.processes_dir, sb->cfg.config_file)
-					   : xasprintf("%s/%s.yaml", st.master.processes_dir, sandbox);
-	size_t len;
-	char *data = read_file_limited(newfile, 8u << 20, &len);
-	if (!data) {
-		fprintf(stderr, "lithos_switch: cannot read %s: %s\n", newfile, strerror(errno));
-		return 1;
-	}
-	char *tmp = xasprintf("%s.lithos_switch.tmp", target);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	char *tmp = xasprintf("%s.lithos_switch.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	size_t off = 0;
 	bool ok = fd >= 0;
 	while (ok && off < len) {
@@ -96,14 +57,23 @@ int main(int argc, char **argv)
 	}
 	if (fd >= 0 && (fsync(fd) < 0 || close(fd) < 0))
 		ok = false;
-	if (!ok || rename(tmp, target) < 0) {
-		fprintf(stderr, "lithos_switch: cannot replace %s: %s\n", target, strerror(errno));
+	int saved = errno;
+	if (!ok || rename(tmp, path) < 0) {
+		if (ok)
+			saved = errno;
 		unlink(tmp);
-		return 1;
+		free(tmp);
+		errno = saved;
+		return -1;
 	}
-	printf("%s: installed as %s\n", newfile, target);
-	/* tell the tree */
-	char *pidfile = xasprintf("%s/master.pid", st.master.runtime_dir);
+	free(tmp);
+	return 0;
+}
+
+/* SIGQUIT to the running tree of RUNTIME; 0 or 3 (none to signal) */
+static int signal_tree(const char *runtime)
+{
+	char *pidfile = xasprintf("%s/master.pid", runtime);
 	char *pidtext = read_file_limited(pidfile, 64, NULL);
 	int pid = pidtext ? atoi(pidtext) : 0;
 	int rc = 0;
@@ -123,7 +93,110 @@ int main(int argc, char **argv)
 	}
 	free(pidtext);
 	free(pidfile);
-	free(tmp);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "master", required_argument, NULL, 'm' },
+		{ "config", required_argument, NULL, 'm' },
+		{ "save-previous", required_argument, NULL, 'p' },
+		{ "remove", no_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *master = "/etc/lithos/master.yaml", *save = NULL;
+	bool remove = false;
+	int c;
+	while ((c = getopt_long(argc, argv, "+C:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+		case 'C':
+			master = optarg;
+			break;
+		case 'p':
+			save = optarg;
+			break;
+		case 'r':
+			remove = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (argc - optind != (remove ? 1 : 2) || (remove && save)) {
+		usage(stderr);
+		return 2;
+	}
+	const char *sandbox = argv[optind], *newfile = argv[optind + 1];
+	struct diags d = { 0 };
+	struct lithos_setup st;
+	if (remove) {
+		/* the installed file may be anything: only the sandbox counts */
+		struct setup_options ro = { .master_path = master, .only_sandbox = sandbox };
+		setup_load(&st, &ro, &d);
+		const struct loaded_sandbox *sb = setup_find_sandbox(&st, sandbox);
+		if (!sb || !sb->cfg_ok) {
+			diags_print(stdout, &d);
+			fprintf(stderr, "lithos_switch: no valid sandbox %s in %s; nothing changed\n", sandbox,
+				master);
+			return 1;
+		}
+		if (unlink(sb->processes_file) < 0 && errno != ENOENT) {
+			fprintf(stderr, "lithos_switch: cannot remove %s: %s\n", sb->processes_file,
+				strerror(errno));
+			return 1;
+		}
+		printf("%s: removed (sandbox %s runs nothing)\n", sb->processes_file, sandbox);
+		int rc = signal_tree(st.master.runtime_dir);
+		setup_free(&st);
+		diags_free(&d);
+		return rc;
+	}
+	struct setup_options so = { .master_path = master, .only_sandbox = sandbox,
+				    .alternate_processes = newfile };
+	setup_load(&st, &so, &d);
+	if (diags_count(&d)) {
+		diags_print(stdout, &d);
+		fprintf(stderr, "lithos_switch: %s is not valid for sandbox %s; nothing changed\n", newfile,
+			sandbox);
+		return 1;
+	}
+	const struct loaded_sandbox *sb = setup_find_sandbox(&st, sandbox);
+	/* the installed path, not the alternate one */
+	char *target = sb->cfg.config_file ? path_join(st.master.processes_dir, sb->cfg.config_file)
+					   : xasprintf("%s/%s.yaml", st.master.processes_dir, sandbox);
+	size_t len;
+	char *data = read_file_limited(newfile, 8u << 20, &len);
+	if (!data) {
+		fprintf(stderr, "lithos_switch: cannot read %s: %s\n", newfile, strerror(errno));
+		return 1;
+	}
+	if (save) {
+		/* the config this one replaces, for putting it back */
+		size_t plen;
+		char *prev = read_file_limited(target, 8u << 20, &plen);
+		if (prev ? replace_file(save, prev, plen, 0600) < 0
+			 : errno != ENOENT || (unlink(save) < 0 && errno != ENOENT)) {
+			fprintf(stderr, "lithos_switch: cannot save the installed %s as %s: %s; nothing changed\n",
+				target, save, strerror(errno));
+			return 1;
+		}
+		printf("%s: %s\n", save, prev ? "copy of the installed config" : "removed (no config was installed)");
+		free(prev);
+	}
+	if (replace_file(target, data, len, 0644) < 0) {
+		fprintf(stderr, "lithos_switch: cannot replace %s: %s\n", target, strerror(errno));
+		return 1;
+	}
+	printf("%s: installed as %s\n", newfile, target);
+	/* tell the tree */
+	int rc = signal_tree(st.master.runtime_dir);
 	free(target);
 	free(data);
 	setup_free(&st);

@@ -6,7 +6,10 @@
 #   exits 1, says which step failed and that the instance runs on the source
 #   again, restored from the same images (same token, counter continues);
 #   nothing runs on the target and its tree does not start the instance
-#   fresh; the images of the failed attempt are removed;
+#   fresh; the target's processes config is put back byte for byte (the one
+#   --target-processes replaced; and when it had none: none again), its
+#   lithos_ps lists nothing, no checkpoint marker or container dir of the
+#   instance is left there; the images of the failed attempt are removed;
 # - after the target's sandbox became migratable: the move succeeds, the
 #   entry is installed on the target (--target-processes) and removed on
 #   the source (--source-processes); the counter continues on the target
@@ -58,7 +61,9 @@ tt_processes s <"$ENTRY"
 tt_start_tree || bail_out "tree of a"
 ct_use b
 sandbox no
-tt_processes s <"$EMPTY"
+B_OWN=$T/b-own.yaml
+printf '# b: its own processes config, no entries\n\n' >"$B_OWN"
+tt_processes s <"$B_OWN"
 tt_start_tree || bail_out "tree of b"
 
 ask() { # HOST
@@ -78,21 +83,42 @@ out=$("$MIGRATE" -C "$T/a/etc/master.yaml" s/counter.0 2>&1)
 is "$?" 2 "no --to: usage error"
 
 # ---- the target refuses: its sandbox is not migratable
-r0=$(ct_field "$(ask a)" requests)
-out=$("$MIGRATE" -C "$T/a/etc/master.yaml" --to local --target-master "$T/b/etc/master.yaml" \
-	--shared-dir "$T/shared" --target-processes "$ENTRY" --source-processes "$EMPTY" s/counter.0 2>&1)
-is "$?" 1 "target refusing: exit 1"
-diag "$out"
-like "$out" 'the restore on the target failed; restoring it here' "it says which step failed"
-like "$out" 'not migratable on this host' "it passes on the target's reason"
-like "$out" 's/counter\.0 runs here again' "it says the instance runs here again"
-s2=$(ask a)
-is "$(ct_field "$s2" token)" "$tok" "a runs the same process again (token)"
-is "$(ct_field "$s2" requests)" "$((r0 + 1))" "a: the request counter continued"
-is "$(ct_on b tt_init_pid $N)" "" "nothing runs on b"
-sleep 1.5
-is "$(ct_on b tt_init_pid $N)" "" "b's tree did not start it fresh either"
-is "$(ct_on a tt_ps s/counter.0 state)" running "lithos_ps on a: running"
+# refused WHAT: a migration a -> b that b's restore refuses, with b's
+# processes config as it is; b must be as before afterwards
+refused() {
+	local r0 out rc s2
+	r0=$(ct_field "$(ask a)" requests)
+	out=$("$MIGRATE" -C "$T/a/etc/master.yaml" --to local --target-master "$T/b/etc/master.yaml" \
+		--shared-dir "$T/shared" --target-processes "$ENTRY" --source-processes "$EMPTY" s/counter.0 2>&1)
+	rc=$?
+	is "$rc" 1 "$1: exit 1"
+	diag "$out"
+	like "$out" 'the restore on the target failed; restoring it here' "$1: it says which step failed"
+	like "$out" 'not migratable on this host' "$1: it passes on the target's reason"
+	like "$out" 's/counter\.0 runs here again' "$1: it says the instance runs here again"
+	s2=$(ask a)
+	is "$(ct_field "$s2" token)" "$tok" "$1: a runs the same process again (token)"
+	is "$(ct_field "$s2" requests)" "$((r0 + 1))" "$1: a: the request counter continued"
+	is "$(ct_on b tt_init_pid $N)" "" "$1: nothing runs on b"
+	tt_wait_for 10 '[ -z "$(ct_on b tt_ps_summary)" ]'
+	is "$(ct_on b tt_ps_summary)" "" "$1: b's lithos_ps lists nothing (its tree applied its old config)"
+	sleep 1.5
+	is "$(ct_on b tt_init_pid $N)" "" "$1: b's tree did not start it fresh either"
+	is "$(ls "$T/b/run/knots" | grep -F "$N." | grep -v '\.\(log\|status\)$')" "" \
+		"$1: no checkpoint marker, request or result of it on b"
+	is "$(ls -A "$T/b/lxc" | grep -F "$N")" "" "$1: no container dir of it on b"
+	is "$(ct_on a tt_ps s/counter.0 state)" running "$1: lithos_ps on a: running"
+	is "$(ls -A "$T/shared")" "" "$1: the images were removed"
+}
+refused "target refusing"
+ok $(cmp -s "$B_OWN" "$T/b/etc/processes/s.yaml" && echo 0 || echo 1) \
+	"target refusing: b's processes config is byte for byte the one it had"
+ls -A "$T/b/run/knots" | diag
+rm -f "$T/b/etc/processes/s.yaml"
+ct_on b tt_quit
+refused "target refusing, b without a processes config"
+ok $([ ! -e "$T/b/etc/processes/s.yaml" ] && echo 0 || echo 1) \
+	"target without a config: b has none again afterwards"
 
 # ---- b becomes migratable; the move succeeds
 ct_use b
