@@ -144,7 +144,11 @@ int main(int argc, char **argv)
 	int rc = EXIT_SETUP;
 	if (in.sandbox->bridged_network)
 		remove_stale_veth(in.lxc_name);
-	if (instance_dir_write(h.lxc_path, in.lxc_name, in.name, conf.p, conf.len, &err) < 0) {
+	/* the container dir in the runtime dir, linked from the LXC path */
+	char *link_dir = xasprintf("%s/lxc", el.master.runtime_dir);
+	int wrc = instance_dir_write(h.lxc_path, in.lxc_name, in.name, link_dir, conf.p, conf.len, &err);
+	free(link_dir);
+	if (wrc < 0) {
 		fprintf(errf, "lithos_cmd: %s\n", err);
 		fflush(errf);
 		return EXIT_SETUP;

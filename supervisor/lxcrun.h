@@ -27,10 +27,12 @@ int compile_instance_standalone(const struct master_config *m, const struct host
 /* The sandbox's stdio log path (stdio-log-dir/SANDBOX.log). */
 char *sandbox_stdio_log(const struct master_config *m, const struct sandbox_config *s);
 
-/* Write <lxc_path>/<name>/config, marking a new directory as lithos's.  Refuses a
+/* Write <lxc_path>/<name>/config, marking a new directory as lithos's.
+ * link_dir (commands): the directory is <link_dir>/<name> and
+ * <lxc_path>/<name> a symlink to it; NULL: a directory in the LXC path.  Refuses a
  * directory lithos did not create and a container that is running. */
 int instance_dir_write(const char *lxc_path, const char *name, const char *lithos_name,
-		       const char *conf, size_t len, char **err);
+		       const char *link_dir, const char *conf, size_t len, char **err);
 /* Whether the directory carries lithos's marker. */
 bool instance_dir_is_ours(const char *dir);
 /* Remove <lxc_path>/<name> (and liblxc's lock file of it) if it is ours. */

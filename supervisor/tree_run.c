@@ -549,7 +549,7 @@ int tree_start(struct tree *t, struct child *c, struct want *w)
 	c->term_sent = false;
 	c->replace = false;
 	remove_stale_veth(w->lxc_name);
-	if (instance_dir_write(t->host.lxc_path, w->lxc_name, w->name, w->conf.p, w->conf.len,
+	if (instance_dir_write(t->host.lxc_path, w->lxc_name, w->name, NULL, w->conf.p, w->conf.len,
 			       &err) < 0) {
 		log_error("Cannot start %s: %s", w->name, err);
 		free(err);

@@ -50,6 +50,9 @@ if wait_app sleep; then
 		"0 100000 65536" "lxc-attach: enters the container's user namespace"
 	is "$(lxc-attach -n "$LXCNAME" -P "$LXCPATH" -- /bin/sh -c 'exit 7' 2>&1; echo "rc $?")" "rc 7" \
 		"lxc-attach: passes the exit code of the attached command"
+	# a command's container dir: in the runtime dir, linked from the LXC path
+	is "$(readlink "$LXCPATH/$LXCNAME")" "$T/run/lxc/$LXCNAME" \
+		"the command's entry in the LXC path is a symlink to its dir in the runtime dir"
 	# lithos's mark on the directory: an attribute only root can set, no file
 	is "$(python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], "trusted.lithos.instance").decode())' \
 		"$LXCPATH/$LXCNAME" 2>&1)" "${LXCNAME/./\/}" "the container dir carries trusted.lithos.instance = the lithos name"

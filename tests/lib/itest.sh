@@ -283,6 +283,8 @@ leftovers() {
 	local n d
 	[ -d "$LXCPATH" ] && ls -A "$LXCPATH" | sed 's|^|lxc dir: |'
 	[ -d "$STATE_DIR" ] && ls -A "$STATE_DIR" | sed 's|^|state dir: |'
+	# commands' container dirs (linked from the LXC path)
+	[ -d "$T/run/lxc" ] && ls -A "$T/run/lxc" | sed 's|^|command dir: |'
 	# liblxc's per-container lock files (RUNTIME_PATH/lxc/lock/LXCPATH/.NAME)
 	[ -d "/run/lxc/lock$LXCPATH" ] && ls -A "/run/lxc/lock$LXCPATH" | sed 's|^|lxc lock file: |'
 	grep -F "$T" /proc/self/mountinfo | awk '{print "mount: " $5}'
