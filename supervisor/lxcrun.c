@@ -79,6 +79,10 @@ char *sandbox_stdio_log(const struct master_config *m, const struct sandbox_conf
 bool instance_dir_is_ours(const char *dir)
 {
 	char v[8];
+	/* the link of a command's dir carries the mark too: a link left by a
+	 * crashed lithos_cmd whose directory is gone is still known as ours */
+	if (lgetxattr(dir, LITHOS_MARKER_XATTR, v, sizeof(v)) >= 0 || errno == ERANGE)
+		return true;
 	if (getxattr(dir, LITHOS_MARKER_XATTR, v, sizeof(v)) >= 0 || errno == ERANGE)
 		return true;
 	/* the marker file of lithos before 2026-12 (and of filesystems that
@@ -176,6 +180,9 @@ static int command_dir_write(const char *lxc_path, const char *name, const char 
 		*err = xasprintf("cannot create %s: %s", dir, strerror(errno));
 		goto fail;
 	}
+	/* best effort: where the filesystem keeps no attributes on links, the
+	 * directory's mark is found through the link */
+	lsetxattr(dir, LITHOS_MARKER_XATTR, lithos_name, strlen(lithos_name), 0);
 	rc = 0;
 	goto out;
 fail:

@@ -53,6 +53,8 @@ if wait_app sleep; then
 	# a command's container dir: in the runtime dir, linked from the LXC path
 	is "$(readlink "$LXCPATH/$LXCNAME")" "$T/run/lxc/$LXCNAME" \
 		"the command's entry in the LXC path is a symlink to its dir in the runtime dir"
+	is "$(python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], "trusted.lithos.instance", follow_symlinks=False).decode())' \
+		"$LXCPATH/$LXCNAME" 2>&1)" "${LXCNAME/./\/}" "the link itself carries trusted.lithos.instance (a link left by a crash stays known as lithos's)"
 	# lithos's mark on the directory: an attribute only root can set, no file
 	is "$(python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], "trusted.lithos.instance").decode())' \
 		"$LXCPATH/$LXCNAME" 2>&1)" "${LXCNAME/./\/}" "the container dir carries trusted.lithos.instance = the lithos name"
