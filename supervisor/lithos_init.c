@@ -350,7 +350,7 @@ static bool is_stop(int sig)
 int main(int argc, char **argv)
 {
 	if (parse_args(argc, argv) < 0) {
-		fprintf(stderr, "Usage: lithos_init [--stdio IN,OUT,ERR] [--pid-env NAME]... [--listen FD,HOST,PORT,BACKLOG,FLAGS]... [--events-fd FD] [--restart-timeout SECS] -- PROGRAM [ARGS...]\n"
+		fprintf(stderr, "Usage: lithos_init [--unescape] [--stdio IN,OUT,ERR] [--pid-env NAME]... [--listen FD,HOST,PORT,BACKLOG,FLAGS]... [--events-fd FD] [--restart-timeout SECS] -- PROGRAM [ARGS...]\n"
 				"(pid 1 of lithos containers, started by lithos_cmd and lithos_knot through LXC)\n");
 		return 2;
 	}
