@@ -21,7 +21,8 @@
  * --ssh, default "ssh"), or `sh -c` here with --to local.  Exit codes: 0
  * migrated, 1 failed and the instance runs here again, 2 usage, 3 and 4 as
  * lithos_checkpoint (nothing was done), 6 failed and the instance could
- * not be restored here either (the images are kept). */
+ * not be restored here either, or the target's restore did not report and
+ * may still succeed (the images are kept; not restored here then). */
 #include "config.h"
 #include "criu.h"
 #include "util.h"
@@ -76,7 +77,8 @@ static void usage(FILE *out)
 	      "Exit status: 0 migrated, 1 failed and the instance runs here again,\n"
 	      "2 usage, 3 criu missing or unusable here, 4 not a running migratable\n"
 	      "instance, or lithos_checkpoint refused it (nothing was done), 6 failed\n"
-	      "and the restore here failed too.\n",
+	      "and the restore here failed too, or the target's restore did not report\n"
+	      "in time and may still succeed (not restored here; images kept).\n",
 	      out);
 }
 
@@ -330,7 +332,8 @@ int main(int argc, char **argv)
 		sh_quote(&s, tdir);
 		char *prev = xasprintf("%s/lithos-previous-processes.yaml", tdir);
 		if (tprocs) {
-			/* the target's config goes back when its restore failed */
+			/* the target's config goes back when its restore failed
+			 * (not when its result is unknown: exit 6 of lithos_restore) */
 			buf_puts(&s, " & r=$!; sleep 0.3; ");
 			sh_quote(&s, tswitch);
 			buf_puts(&s, " --master ");
@@ -342,7 +345,7 @@ int main(int argc, char **argv)
 			buf_puts(&s, " ");
 			sh_quote(&s, tprocs);
 			buf_puts(&s, " >/dev/null || { kill $r 2>/dev/null; wait $r; exit 7; }; wait $r; rc=$?; "
-				     "if [ $rc -ne 0 ]; then if [ -e ");
+				     "if [ $rc -ne 0 ] && [ $rc -ne 6 ]; then if [ -e ");
 			sh_quote(&s, prev);
 			buf_puts(&s, " ]; then ");
 			sh_quote(&s, tswitch);
@@ -366,6 +369,13 @@ int main(int argc, char **argv)
 		free(cmd);
 		if (rc == 7) {
 			failed = "installing --target-processes on the target (lithos_switch)";
+		} else if (rc == 6) {
+			/* the target's tree may still restore it: restoring here
+			 * too could make the process run twice */
+			fprintf(stderr, "lithos_migrate: %s: the target's tree took the restore request but reported no result within %s s + 10 s; its restore may still succeed, so the instance is NOT restored here (it runs nowhere now, or on %s later).  Check on %s: lithos_ps and its lithos_tree log (\"restored\" or \"restore ... failed\"); if it does not run there, remove the entry there (lithos_switch) and run here: lithos_restore -C %s %s %s.  The images stay in %s%s%s\n",
+				instance, timeout, to, to, amaster, instance, dir, dir, copy ? " and on the target in " : "",
+				copy ? tdir : "");
+			return EXIT_STUCK;
 		} else if (rc != 0) {
 			failed = "the restore on the target";
 			if (rc == 8)

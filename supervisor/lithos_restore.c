@@ -11,7 +11,9 @@
  * --discard forgets a checkpoint that stopped the instance here (the tree
  * then starts it fresh, if configured).  Exit codes: 0 restored (or queued,
  * or discarded), 1 the restore failed, 2 usage, 3 CRIU missing or unusable,
- * 4 already running, not a checkpoint, or no tree, 5 timed out. */
+ * 4 already running, not a checkpoint, or no tree, 5 timed out and the
+ * request withdrawn (the tree will not act on it), 6 timed out after the
+ * tree took the request (its restore may still succeed). */
 #include "config.h"
 #include "criu.h"
 #include "host.h"
@@ -32,6 +34,7 @@
 #define EXIT_CRIU 3
 #define EXIT_INSTANCE 4
 #define EXIT_TIMEOUT 5
+#define EXIT_UNKNOWN 6
 
 static void usage(FILE *out)
 {
@@ -53,7 +56,9 @@ static void usage(FILE *out)
 	      "\n"
 	      "Exit status: 0 restored (queued, discarded), 1 the restore failed,\n"
 	      "2 usage, 3 criu missing or unusable, 4 already running, DIR is not a\n"
-	      "checkpoint of the instance, or no lithos_tree runs, 5 no result in time.\n",
+	      "checkpoint of the instance, or no lithos_tree runs, 5 no result in time\n"
+	      "(the request is withdrawn: the tree will not restore it), 6 no result\n"
+	      "in time although the tree took the request (it may still restore it).\n",
 	      out);
 }
 
@@ -216,9 +221,9 @@ int main(int argc, char **argv)
 		}
 		if (!res) {
 			fprintf(stderr, "lithos_restore: %s: no result after %.0f s; %s\n", instance, timeout,
-				taken ? "the tree took the request but did not report"
+				taken ? "the tree took the request but did not report (10 s more): its restore may still succeed; see lithos_ps and the tree's log"
 				      : "the request was withdrawn: is the instance in the processes config of this tree (lithos_switch)?");
-			return EXIT_TIMEOUT;
+			return taken ? EXIT_UNKNOWN : EXIT_TIMEOUT;
 		}
 	}
 	int rc;

@@ -387,6 +387,13 @@ void tree_cleanup_instance(struct tree *t, const char *lxc_name, bool remove_dir
 		kf = knot_file(t, lxc_name, "main");
 		unlink(kf);
 		free(kf);
+		if (t->stopping) {
+			/* a restore result nobody read (lithos_restore gave
+			 * up before a late restore): no one asks any more */
+			kf = knot_file(t, lxc_name, "result");
+			unlink(kf);
+			free(kf);
+		}
 	}
 }
 
@@ -574,7 +581,7 @@ int tree_start(struct tree *t, struct child *c, struct want *w)
 	uint32_t *child_fds = NULL;
 	size_t n_fds = 0;
 	/* a restore request (lithos_restore) turns this start into a restore;
-	 * taken (unlinked) only once the start goes ahead */
+	 * taken (unlinked) only once the start goes ahead (below) */
 	char *req = knot_file(t, w->lxc_name, "restore");
 	char *rdir = read_first_line(req);
 	if (ports_acquire(t, c, w, rdir != NULL, &fds, &child_fds, &n_fds) < 0) {
@@ -583,6 +590,30 @@ int tree_start(struct tree *t, struct child *c, struct want *w)
 		close(out);
 		c->state = CH_WAIT_RESTART;
 		c->deadline = now_mono() + (c->restart_timeout > 1 ? c->restart_timeout : 1);
+		return -1;
+	}
+	/* take the request: lithos_restore withdraws it (unlinks it) when
+	 * it gives up waiting, and a withdrawn request must not be restored
+	 * (lithos_migrate then restores on the source) */
+	if (rdir && unlink(req) < 0) {
+		/* nor started fresh: the images may be restored elsewhere now
+		 * (as after a failed restore; lithos_restore --discard) */
+		char *away = knot_file(t, w->lxc_name, "away");
+		char *text = xasprintf("restore-withdrawn %s\n", rdir);
+		write_small_file(away, text);
+		log_warn("%s: the restore request from %s was withdrawn (lithos_restore gave up); not restoring it, nor starting it",
+			 w->name, rdir);
+		free(text);
+		free(away);
+		ports_release(t, c);
+		free(fds);
+		free(child_fds);
+		free(rdir);
+		free(req);
+		close(out);
+		tree_cleanup_instance(t, w->lxc_name, true);
+		c->state = CH_STOPPED;
+		t->dirty = true;
 		return -1;
 	}
 	char *status = knot_file(t, w->lxc_name, "status");
@@ -606,10 +637,8 @@ int tree_start(struct tree *t, struct child *c, struct want *w)
 	}
 	free(c->restore_dir);
 	c->restore_dir = NULL;
-	if (rdir) {
-		unlink(req);
+	if (rdir)
 		c->restore_dir = rdir;
-	}
 	free(req);
 	struct strlist args = { 0 };
 	struct pos p0 = { 0, 0 };
