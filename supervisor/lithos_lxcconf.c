@@ -38,8 +38,9 @@ static void usage(FILE *out)
 	      "  --standalone           a config lxc-start runs with no lithos around\n"
 	      "                         (lxc.init.cmd, pre-start/post-stop/destroy hooks,\n"
 	      "                         console logged); what the lxc-create template writes\n"
-	      "  --container-name CT    standalone: the LXC container's name (default\n"
-	      "                         SANDBOX.NAME.INDEX)\n"
+	      "  --container-name CT    standalone: the LXC container's name, without '.'\n"
+	      "                         (lithos's own are SANDBOX.NAME.INDEX; default\n"
+	      "                         SANDBOX-NAME-INDEX)\n"
 	      "  --lxc-path DIR         standalone: the LXC path the container is in\n"
 	      "                         (default the master's lxc-path or LXC's)\n"
 	      "  -h, --help             show this help\n",
@@ -139,9 +140,27 @@ int main(int argc, char **argv)
 		free(h.lxc_path);
 		h.lxc_path = xstrdup(lxc_path);
 	}
-	if (ct_name) {
+	if (standalone) {
+		/* lithos's own containers are SANDBOX.PROC.N and SANDBOX.cmd.PROC.PID:
+		 * a standalone container of such a name would share the state dir,
+		 * cgroup and veth of the instance lithos runs under it */
+		char *def = NULL;
+		if (!ct_name) {
+			def = xstrdup(in.lxc_name);
+			for (char *p = def; *p; p++)
+				if (*p == '.')
+					*p = '-';
+		}
+		const char *name = ct_name ? ct_name : def;
+		if (strchr(name, '.')) {
+			fprintf(stderr, "lithos_lxcconf: container name \"%s\": a standalone container's name must not contain '.': lithos names its own containers SANDBOX.PROCESS.N (here %s), and one of the same name would share their state dir, cgroup and veth\n",
+				name, in.lxc_name);
+			free(def);
+			return 2;
+		}
 		free(in.lxc_name);
-		in.lxc_name = xstrdup(ct_name);
+		in.lxc_name = xstrdup(name);
+		free(def);
 	}
 	if (cgv && (enum cgroup_version)cgv != h.cgroup) {
 		/* the other version's device policy */

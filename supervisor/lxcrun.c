@@ -117,6 +117,19 @@ static int instance_dir_mark(const char *dir, const char *lithos_name, char **er
 	return rc;
 }
 
+/* What lithos and LXC put into a container dir, removed by name (a walk
+ * only for a real dir in the LXC path that holds anything else). */
+static const char *const dir_files[] = { "config", "config.tmp", "lxc.log", LITHOS_MARKER };
+
+static void unlink_dir_files(const char *dir)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	for (size_t i = 0; dfd >= 0 && i < sizeof(dir_files) / sizeof(dir_files[0]); i++)
+		unlinkat(dfd, dir_files[i], 0);
+	if (dfd >= 0)
+		close(dfd);
+}
+
 static int write_all(int fd, const char *p, size_t len)
 {
 	size_t off = 0;
@@ -204,7 +217,7 @@ int instance_dir_write(const char *lxc_path, const char *name, const char *litho
 	char *final = xasprintf("%s/config", dir);
 	int rc = -1;
 	struct stat st;
-	bool fresh = false;
+	bool fresh = false, ours = false; /* ours: our config.tmp exists */
 	if (lstat(dir, &st) == 0) {
 		if (!S_ISDIR(st.st_mode) || !instance_dir_is_ours(dir)) {
 			*err = xasprintf("%s exists and was not created by lithos; refusing to touch it", dir);
@@ -239,6 +252,7 @@ int instance_dir_write(const char *lxc_path, const char *name, const char *litho
 		*err = xasprintf("cannot write %s: %s", target, strerror(errno));
 		goto out;
 	}
+	ours = true;
 	if (write_all(fd, conf, len) < 0) {
 		*err = xasprintf("cannot write %s: %s", target, strerror(errno));
 		close(fd);
@@ -250,6 +264,13 @@ int instance_dir_write(const char *lxc_path, const char *name, const char *litho
 	}
 	rc = 0;
 out:
+	if (rc < 0 && fresh) {
+		/* nothing half-written stays: a marked dir with an empty config */
+		unlink_dir_files(dir);
+		rmdir(dir);
+	} else if (rc < 0 && ours) {
+		unlink(tmp);
+	}
 	free(dir);
 	free(tmp);
 	free(final);
@@ -269,38 +290,42 @@ void lxc_lock_file_remove(const char *lxc_path, const char *name)
 	free(p);
 }
 
+/* A command's link LXCPATH/NAME -> runtime-dir/lxc/NAME: ours when the link
+ * carries the mark, or its target is an absolute .../NAME that does; then
+ * the link goes, and the target's files by name and the target itself
+ * (never a walk below a link).  Returns whether it was ours. */
+static bool command_link_remove(const char *link, const char *name)
+{
+	char v[8], target[PATH_MAX];
+	bool own = lgetxattr(link, LITHOS_MARKER_XATTR, v, sizeof(v)) >= 0 || errno == ERANGE;
+	ssize_t n = readlink(link, target, sizeof(target) - 1);
+	bool target_ours = false;
+	if (n > 0) {
+		target[n] = 0;
+		const char *base = strrchr(target, '/');
+		target_ours = target[0] == '/' && base && !strcmp(base + 1, name) &&
+			      (getxattr(target, LITHOS_MARKER_XATTR, v, sizeof(v)) >= 0 || errno == ERANGE);
+	}
+	if (!own && !target_ours)
+		return false;
+	unlink(link);
+	if (target_ours) {
+		unlink_dir_files(target);
+		rmdir(target);
+	}
+	return true;
+}
+
 int instance_dir_remove(const char *lxc_path, const char *name)
 {
 	char *dir = xasprintf("%s/%s", lxc_path, name);
 	int rc = 0;
 	struct stat st;
-	char *target = NULL;
-	if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode) && instance_dir_is_ours(dir)) {
-		/* a command's: the link, then its directory in the runtime dir */
-		char buf[PATH_MAX];
-		ssize_t n = readlink(dir, buf, sizeof(buf) - 1);
-		if (n > 0) {
-			buf[n] = 0;
-			target = xstrdup(buf);
-		}
-		unlink(dir);
-		free(dir);
-		dir = target;
-		if (!dir) {
+	if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)) {
+		if (command_link_remove(dir, name))
 			lxc_lock_file_remove(lxc_path, name);
-			return 0;
-		}
-	}
-	if (instance_dir_is_ours(dir)) {
-		/* what lithos and LXC put there (config, config.tmp, lxc.log,
-		 * the marker file of older versions) by name; a walk only when
-		 * something else is there too */
-		static const char *const files[] = { "config", "config.tmp", "lxc.log", LITHOS_MARKER };
-		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		for (size_t i = 0; dfd >= 0 && i < sizeof(files) / sizeof(files[0]); i++)
-			unlinkat(dfd, files[i], 0);
-		if (dfd >= 0)
-			close(dfd);
+	} else if (instance_dir_is_ours(dir)) {
+		unlink_dir_files(dir);
 		if (rmdir(dir) < 0 && errno != ENOENT)
 			rc = remove_tree(dir);
 		lxc_lock_file_remove(lxc_path, name);

@@ -292,6 +292,12 @@ static void take_knot(struct tree *t, struct child *c, int pidfd, int ev_fd)
 	}
 	if (pidfd >= 0)
 		close(pidfd); /* recorded, but the event fd is not open */
+	/* an inherited events fd whose pidfd did not come along: at least it
+	 * must not reach what the tree execs (knots, and through them the
+	 * containers); setting CLOEXEC is harmless should the number be one
+	 * of ours by now */
+	if (ev_fd >= 0 && fd_is_open(ev_fd))
+		fcntl(ev_fd, F_SETFD, FD_CLOEXEC);
 	/* restart-process-only: its fifo, if it has one */
 	tree_events_open(t, c, false);
 	if (c->ev_fd >= 0)

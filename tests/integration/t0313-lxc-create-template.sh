@@ -373,6 +373,12 @@ cp "$T/web.yaml.good" "$IMAGES/t/v1/config/web.yaml"
 printf 'kind: Daemon\nexecutable: /bin/true\nuser-id: 5000\n' >"$IMAGES/t/v1/config/web.yaml"
 fail_case "user-id outside the sandbox" "$(re "$IMAGES/t/v1/config/web.yaml"):3:[0-9]+: .*5000" --sandbox s --process web
 cp "$T/web.yaml.good" "$IMAGES/t/v1/config/web.yaml"
+# a name lithos gives its own instance would share its state dir, cgroup, veth
+create s.web.0 --sandbox s --process web
+ok $((rc == 0)) "a container named like lithos's instance (s.web.0): lxc-create fails (exit $rc)"
+like "$out" "must not contain '\.'.*state dir, cgroup and veth" "and says why" || diag "$out"
+[ ! -e "$LXCPATH/s.web.0" ]
+ok $? "and leaves nothing in the LXC path"
 
 # the template run directly, as lxc-create runs it
 mkdir -p "$T/direct"
@@ -393,6 +399,6 @@ like "$out" "^Usage: lxc-create -n NAME -t lithos" "--help: prints the usage"
 # liblxc's lock files (/run/lxc/lock/LXCPATH/.NAME): lxc-create and
 # lxc-destroy leave them for every container, of any template; lithos
 # removes only those of the containers it makes itself
-for n in "$CT" web-1 once bad srv ext keep; do rm -f "/run/lxc/lock$LXCPATH/.$n"; done
-check_no_leftovers "after every case" "$CT" web-1 once bad srv ext keep
+for n in "$CT" web-1 once bad srv ext keep s.web.0; do rm -f "/run/lxc/lock$LXCPATH/.$n"; done
+check_no_leftovers "after every case" "$CT" web-1 once bad srv ext keep s.web.0
 done_testing
