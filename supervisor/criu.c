@@ -343,71 +343,90 @@ static size_t process_tree(pid_t init, pid_t **out)
 	return n;
 }
 
+/* fn(pid, N, "/proc/PID/fd/N", arg) for each open fd N of each process
+ * of pids, until it returns non-zero, which is returned */
+typedef int fd_fn(pid_t pid, const char *fd, const char *path, void *arg);
+static int each_fd(const pid_t *pids, size_t n, fd_fn *fn, void *arg)
+{
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char *fdir = xasprintf("/proc/%d/fd", (int)pids[i]);
+		DIR *d = opendir(fdir);
+		struct dirent *e;
+		while (rc == 0 && d && (e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			char *lp = xasprintf("%s/%s", fdir, e->d_name);
+			rc = fn(pids[i], e->d_name, lp, arg);
+			free(lp);
+		}
+		if (d)
+			closedir(d);
+		free(fdir);
+	}
+	return rc;
+}
+
+struct ext_stdio {
+	pid_t init;
+	bool have_log;
+	struct stat logst;
+	struct buf *conf, *meta;
+	char **seen;
+	size_t n_seen;
+	char **err;
+};
+
+static int ext_stdio_fd(pid_t pid, const char *fd, const char *lp, void *arg)
+{
+	struct ext_stdio *x = arg;
+	char target[PATH_MAX];
+	ssize_t tl = readlink(lp, target, sizeof(target) - 1);
+	struct stat st;
+	if (tl <= 0 || stat(lp, &st) < 0)
+		return 0;
+	target[tl] = 0;
+	if (target[0] != '/')
+		return 0; /* pipe:, socket:, anon_inode: */
+	int mnt = fd_mnt_id(pid, fd);
+	if (mnt < 0 || mnt_id_in(x->init, mnt))
+		return 0;
+	char *key = xasprintf("file[%x:%llx]", (unsigned)mnt, (unsigned long long)st.st_ino);
+	for (size_t i = 0; i < x->n_seen; i++) {
+		if (!strcmp(x->seen[i], key)) {
+			free(key);
+			return 0;
+		}
+	}
+	const char *kind = NULL;
+	if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3)
+		kind = "stdio-null";
+	else if (x->have_log && S_ISREG(st.st_mode) && st.st_dev == x->logst.st_dev &&
+		 st.st_ino == x->logst.st_ino)
+		kind = "stdio-log";
+	if (!kind) {
+		*x->err = xasprintf("pid %d (host pid) has fd %s open on %s, a file of the host outside the container; CRIU can dump only the stdio log and /dev/null from outside (use a volume inside the container)",
+				    (int)pid, fd, target);
+		free(key);
+		return -1;
+	}
+	buf_printf(x->conf, "external %s\n", key);
+	buf_printf(x->meta, "%s %s\n", kind, key);
+	VEC_PUSH(x->seen, x->n_seen, key);
+	return 0;
+}
+
 int criu_external_stdio(pid_t init, const char *stdio_log, struct buf *conf, struct buf *meta,
 			char **err)
 {
-	struct stat logst;
-	bool have_log = stdio_log && stat(stdio_log, &logst) == 0;
+	struct ext_stdio x = { .init = init, .conf = conf, .meta = meta, .err = err };
+	x.have_log = stdio_log && stat(stdio_log, &x.logst) == 0;
 	pid_t *todo = NULL;
-	size_t n = process_tree(init, &todo), head = 0;
-	char **seen = NULL;
-	size_t n_seen = 0;
-	int rc = 0;
-	while (head < n && rc == 0) {
-		pid_t pid = todo[head++];
-		char *fdir = xasprintf("/proc/%d/fd", (int)pid);
-		DIR *fd = opendir(fdir);
-		struct dirent *fe;
-		while (rc == 0 && fd && (fe = readdir(fd))) {
-			if (fe->d_name[0] == '.')
-				continue;
-			char *lp = xasprintf("%s/%s", fdir, fe->d_name);
-			char target[PATH_MAX];
-			ssize_t tl = readlink(lp, target, sizeof(target) - 1);
-			struct stat st;
-			bool got = tl > 0 && stat(lp, &st) == 0;
-			free(lp);
-			if (!got)
-				continue;
-			target[tl] = 0;
-			if (target[0] != '/')
-				continue; /* pipe:, socket:, anon_inode: */
-			int mnt = fd_mnt_id(pid, fe->d_name);
-			if (mnt < 0 || mnt_id_in(init, mnt))
-				continue;
-			char *key = xasprintf("file[%x:%llx]", (unsigned)mnt,
-					      (unsigned long long)st.st_ino);
-			bool dup = false;
-			for (size_t i = 0; i < n_seen && !dup; i++)
-				dup = !strcmp(seen[i], key);
-			if (dup) {
-				free(key);
-				continue;
-			}
-			const char *kind = NULL;
-			if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3)
-				kind = "stdio-null";
-			else if (have_log && S_ISREG(st.st_mode) && st.st_dev == logst.st_dev &&
-				 st.st_ino == logst.st_ino)
-				kind = "stdio-log";
-			if (!kind) {
-				*err = xasprintf("pid %d (host pid) has fd %s open on %s, a file of the host outside the container; CRIU can dump only the stdio log and /dev/null from outside (use a volume inside the container)",
-						 (int)pid, fe->d_name, target);
-				free(key);
-				rc = -1;
-				break;
-			}
-			buf_printf(conf, "external %s\n", key);
-			buf_printf(meta, "%s %s\n", kind, key);
-			VEC_PUSH(seen, n_seen, key);
-		}
-		if (fd)
-			closedir(fd);
-		free(fdir);
-	}
-	for (size_t i = 0; i < n_seen; i++)
-		free(seen[i]);
-	free(seen);
+	size_t n = process_tree(init, &todo);
+	int rc = each_fd(todo, n, ext_stdio_fd, &x);
+	for (size_t i = 0; i < x.n_seen; i++)
+		free(x.seen[i]);
+	free(x.seen);
 	free(todo);
 	return rc;
 }
@@ -437,78 +456,76 @@ static int steal_fd(pid_t pid, int fd)
 	return d;
 }
 
+struct held_socks {
+	unsigned long long *ino;
+	size_t n;
+	char **err;
+};
+
+static int held_sock_fd(pid_t pid, const char *fd, const char *lp, void *arg)
+{
+	(void)pid;
+	(void)fd;
+	struct held_socks *h = arg;
+	unsigned long long ino = socket_inode(lp);
+	if (ino)
+		VEC_PUSH(h->ino, h->n, ino);
+	return 0;
+}
+
+/* a process's fd on one of the tree's sockets: fine unless it is a TCP
+ * listener without SO_REUSEPORT */
+static int shared_listener_fd(pid_t pid, const char *fd, const char *lp, void *arg)
+{
+	struct held_socks *h = arg;
+	unsigned long long ino = socket_inode(lp);
+	bool shared = false;
+	for (size_t k = 0; k < h->n && ino && !shared; k++)
+		shared = h->ino[k] == ino;
+	if (!shared)
+		return 0;
+	int d = steal_fd(pid, atoi(fd));
+	int dom = 0, listening = 0, reuseport = 0;
+	socklen_t l1 = sizeof(dom), l2 = sizeof(listening), l3 = sizeof(reuseport);
+	bool known = d >= 0 && getsockopt(d, SOL_SOCKET, SO_DOMAIN, &dom, &l1) == 0 &&
+		     getsockopt(d, SOL_SOCKET, SO_ACCEPTCONN, &listening, &l2) == 0 &&
+		     getsockopt(d, SOL_SOCKET, SO_REUSEPORT, &reuseport, &l3) == 0;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char addr[INET6_ADDRSTRLEN + 8] = "?";
+	if (known && getsockname(d, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+			char ip[INET_ADDRSTRLEN];
+			inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+			snprintf(addr, sizeof(addr), "%s:%u", ip, ntohs(a->sin_port));
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+			char ip[INET6_ADDRSTRLEN];
+			inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
+			snprintf(addr, sizeof(addr), "[%s]:%u", ip, ntohs(a->sin6_port));
+		}
+	}
+	if (d >= 0)
+		close(d);
+	/* unknown (no pidfd_getfd): assume the worst */
+	if (known && ((dom != AF_INET && dom != AF_INET6) || !listening || reuseport))
+		return 0;
+	*h->err = xasprintf("pid %d (host pid) has fd %s on the listening socket %s of lithos_tree (a tcp-ports entry without reuse-port: true): CRIU cannot hand it back on restore and would bind the port again, which fails while the tree holds it; expected `reuse-port: true` on the tcp-ports of a migratable daemon",
+			    (int)pid, fd, addr);
+	return -1;
+}
+
 int criu_shared_listeners(pid_t init, pid_t tree, char **err)
 {
-	unsigned long long *held = NULL;
-	size_t n_held = 0;
-	char *tdir = xasprintf("/proc/%d/fd", (int)tree);
-	DIR *td = tree > 0 ? opendir(tdir) : NULL;
-	struct dirent *te;
-	while (td && (te = readdir(td))) {
-		char *lp = xasprintf("%s/%s", tdir, te->d_name);
-		unsigned long long ino = te->d_name[0] == '.' ? 0 : socket_inode(lp);
-		free(lp);
-		if (ino)
-			VEC_PUSH(held, n_held, ino);
-	}
-	if (td)
-		closedir(td);
-	free(tdir);
+	struct held_socks h = { .err = err };
+	if (tree > 0)
+		each_fd(&tree, 1, held_sock_fd, &h);
 	pid_t *pids = NULL;
-	size_t n = n_held ? process_tree(init, &pids) : 0;
-	int rc = 0;
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		char *fdir = xasprintf("/proc/%d/fd", (int)pids[i]);
-		DIR *fd = opendir(fdir);
-		struct dirent *fe;
-		while (rc == 0 && fd && (fe = readdir(fd))) {
-			if (fe->d_name[0] == '.')
-				continue;
-			char *lp = xasprintf("%s/%s", fdir, fe->d_name);
-			unsigned long long ino = socket_inode(lp);
-			free(lp);
-			bool shared = false;
-			for (size_t k = 0; k < n_held && ino && !shared; k++)
-				shared = held[k] == ino;
-			if (!shared)
-				continue;
-			int d = steal_fd(pids[i], atoi(fe->d_name));
-			int dom = 0, listening = 0, reuseport = 0;
-			socklen_t l1 = sizeof(dom), l2 = sizeof(listening), l3 = sizeof(reuseport);
-			bool known = d >= 0 && getsockopt(d, SOL_SOCKET, SO_DOMAIN, &dom, &l1) == 0 &&
-				     getsockopt(d, SOL_SOCKET, SO_ACCEPTCONN, &listening, &l2) == 0 &&
-				     getsockopt(d, SOL_SOCKET, SO_REUSEPORT, &reuseport, &l3) == 0;
-			struct sockaddr_storage ss;
-			socklen_t sl = sizeof(ss);
-			char addr[INET6_ADDRSTRLEN + 8] = "?";
-			if (known && getsockname(d, (struct sockaddr *)&ss, &sl) == 0) {
-				if (ss.ss_family == AF_INET) {
-					struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-					char ip[INET_ADDRSTRLEN];
-					inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
-					snprintf(addr, sizeof(addr), "%s:%u", ip, ntohs(a->sin_port));
-				} else if (ss.ss_family == AF_INET6) {
-					struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-					char ip[INET6_ADDRSTRLEN];
-					inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
-					snprintf(addr, sizeof(addr), "[%s]:%u", ip, ntohs(a->sin6_port));
-				}
-			}
-			if (d >= 0)
-				close(d);
-			/* unknown (no pidfd_getfd): assume the worst */
-			if (known && ((dom != AF_INET && dom != AF_INET6) || !listening || reuseport))
-				continue;
-			*err = xasprintf("pid %d (host pid) has fd %s on the listening socket %s of lithos_tree (a tcp-ports entry without reuse-port: true): CRIU cannot hand it back on restore and would bind the port again, which fails while the tree holds it; expected `reuse-port: true` on the tcp-ports of a migratable daemon",
-					 (int)pids[i], fe->d_name, addr);
-			rc = -1;
-		}
-		if (fd)
-			closedir(fd);
-		free(fdir);
-	}
+	size_t n = h.n ? process_tree(init, &pids) : 0;
+	int rc = each_fd(pids, n, shared_listener_fd, &h);
 	free(pids);
-	free(held);
+	free(h.ino);
 	return rc;
 }
 
