@@ -252,15 +252,9 @@ YAML
 		echo "c$size: {image: t/v1, config: /config/c$size.yaml, instances: 1}" >"$T/entry.$size"
 	done
 	: >"$T/empty.yaml"
+	ct_migratable_hosts a b
 	for h in a b; do
-		ct_host $h
 		ct_use $h
-		ct_master
-		ct_sandbox s <<YAML
-allow-users: [0]
-allow-groups: [0]
-migratable: true
-YAML
 		tt_start_tree >/dev/null || bench_die "lithos_tree of $h did not start"
 	done
 }

@@ -31,16 +31,7 @@ ct_need_criu
 ct_counter_config counter 10
 ct_counter_config other 1
 ct_counter_config third 1
-for h in a b; do
-	ct_host $h
-	ct_use $h
-	ct_master
-	ct_sandbox s <<EOF
-allow-users: [0]
-allow-groups: [0]
-migratable: true
-EOF
-done
+ct_migratable_hosts a b
 ct_sshd b || bail_out "sshd for host b"
 ct_sshd a || bail_out "sshd for host a"
 N=s.counter.0

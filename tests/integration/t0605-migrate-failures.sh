@@ -23,16 +23,7 @@ MIGRATE=$top_builddir/lithos_migrate
 [ -x "$MIGRATE" ] || skip_all "lithos_migrate is not built in this tree"
 
 ct_counter_config counter 10
-for h in a b; do
-	ct_host $h
-	ct_use $h
-	ct_master
-	ct_sandbox s <<EOF
-allow-users: [0]
-allow-groups: [0]
-migratable: true
-EOF
-done
+ct_migratable_hosts a b
 ct_sshd b || bail_out "sshd for host b"
 N=s.counter.0
 ENTRY=$T/with-counter.yaml

@@ -28,16 +28,7 @@ EMPTY=$T/empty.yaml
 echo "counter: {image: t/v1, config: /config/counter.yaml, instances: 1}" >"$ENTRY"
 : >"$EMPTY"
 N=s.counter.0
-for h in a b; do
-	ct_host $h
-	ct_use $h
-	ct_master
-	ct_sandbox s <<YAML
-allow-users: [0]
-allow-groups: [0]
-migratable: true
-YAML
-done
+ct_migratable_hosts a b
 # b's criu: sleeps $(cat $T/slow) seconds before a restore
 mkdir -p "$T/slowcriu"
 REAL_CRIU=$(command -v criu)

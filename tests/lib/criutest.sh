@@ -9,6 +9,7 @@
 #   ct_host a; ct_host b            # two hosts, in the netns when ct_net ran
 #   ct_use a                        # tt_*/itest_* functions now act on host a
 #   ct_master; ct_sandbox s <<EOF   # host a's master.yaml and sandbox s
+#   ct_migratable_hosts a b         # both: hosts, master.yaml, migratable s
 #   tt_start_tree                   # host a's lithos_tree ($TREE)
 #   ct_on b CMD...                  # CMD in host b's context (env, netns)
 #   ct_sshd b                       # sshd for host b; `ct_ssh b CMD` works,
@@ -222,6 +223,17 @@ ct_master() {
 # ct_sandbox NAME <<YAML: sandbox NAME of the current host (image-dir $IMAGES)
 ct_sandbox() {
 	itest_sandbox "$@"
+}
+# ct_migratable_hosts HOST...: each HOST (ct_host) with its master.yaml and
+# a migratable sandbox s for root; the last one stays in use
+ct_migratable_hosts() {
+	local h
+	for h in "$@"; do
+		ct_host "$h"
+		ct_use "$h"
+		ct_master
+		printf 'allow-users: [0]\nallow-groups: [0]\nmigratable: true\n' | ct_sandbox s
+	done
 }
 
 # ---------------------------------------------------------------- ssh
