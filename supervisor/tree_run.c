@@ -13,6 +13,7 @@
 #include "host.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <dirent.h>
 #include <ftw.h>
@@ -132,6 +133,12 @@ void kill_stale_init(struct tree *t, const char *lxc_name)
 		log_warn("Killing the container of %s (init pid %d): its knot is gone", lxc_name,
 			 (int)pid);
 		pidfd_signal(pfd, SIGKILL);
+		/* wait (2 s at most) until the whole pid namespace is gone: the
+		 * state dir the caller removes next may be bound writable into
+		 * the container, and nothing in it may still be running then */
+		struct pollfd p = { .fd = pfd, .events = POLLIN };
+		while (poll(&p, 1, 2000) < 0 && errno == EINTR)
+			;
 		close(pfd);
 	}
 }

@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <lxc/lxccontainer.h>
 #include <signal.h>
@@ -236,6 +237,13 @@ void tree_state_keep_fds(struct tree *t, bool keep)
 static bool knot_alive(pid_t pid, const char *name)
 {
 	char path[64];
+	/* a knot runs in the tree's pid namespace; a process in a container
+	 * can take any command line, but never that */
+	struct stat own, other;
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)pid);
+	if (stat("/proc/self/ns/pid", &own) < 0 || stat(path, &other) < 0 ||
+	    own.st_ino != other.st_ino || own.st_dev != other.st_dev)
+		return false;
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
 	size_t len;
 	char *cmd = read_file_limited(path, 1 << 16, &len);
