@@ -445,13 +445,16 @@ PYEOF
 ct_hold_ask() {
 	local d=$T/hold
 	CT_HOLD_N=$((CT_HOLD_N + 1))
-	echo go >"$d/go.$CT_HOLD_N"
+	# whole or not at all: hold.py polls for the file and reads it at once
+	echo go >"$d/go.tmp" && mv "$d/go.tmp" "$d/go.$CT_HOLD_N"
 	tt_wait_for 25 "[ -s $d/$CT_HOLD_N ]"
 	held=$(cat "$d/$CT_HOLD_N" 2>/dev/null || echo "ERROR no answer: $(cat "$T/hold.err")")
 }
 ct_hold_stop() {
 	[ -n "$CT_HOLD_PID" ] || return 0
-	echo quit >"$T/hold/go.$((CT_HOLD_N + 1))"
+	# written whole: a "go.N" seen empty was taken for a request, and hold.py
+	# then waited 300 s for a go.N+1 that never came
+	echo quit >"$T/hold/go.tmp" && mv "$T/hold/go.tmp" "$T/hold/go.$((CT_HOLD_N + 1))"
 	wait "$CT_HOLD_PID"
 	CT_HOLD_PID=
 }
