@@ -160,11 +160,12 @@ static int command_dir_write(const char *lxc_path, const char *name, const char 
 	if (lstat(dir, &st) == 0) {
 		/* a name holds lithos_cmd's pid: only a crashed run of an
 		 * earlier process of that pid left it */
-		struct lxc_container *c = instance_dir_is_ours(dir) ? lxc_container_new(name, lxc_path) : NULL;
+		bool ours = instance_dir_is_ours(dir);
+		struct lxc_container *c = ours ? lxc_container_new(name, lxc_path) : NULL;
 		bool running = c && c->is_running(c);
 		if (c)
 			lxc_container_put(c);
-		if (!instance_dir_is_ours(dir) || running) {
+		if (!ours || running) {
 			*err = running ? xasprintf("container %s is already running", name)
 				       : xasprintf("%s exists and was not created by lithos; refusing to touch it", dir);
 			goto out;
