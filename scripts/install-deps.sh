@@ -14,6 +14,8 @@ PACKAGES=(
 	# build
 	build-essential gcc make autoconf automake pkg-config
 	libyaml-dev libsodium-dev lxc lxc-dev
+	# lithos_init (pid 1 of the containers) linked statically against musl
+	musl-tools
 	# test images and containers
 	busybox-static uidmap iproute2 bridge-utils
 	# test helpers (secrets compatibility, ssh keys, a delayed system call)
