@@ -78,7 +78,23 @@ static char *last_line(const char *text)
 	return xstrndup(start, (size_t)(end - start));
 }
 
-int criu_usable(bool need_predump, char **err)
+/* the first DIR/criu of PATH that is executable, for messages */
+static char *criu_on_path(void)
+{
+	const char *path = getenv("PATH");
+	char *p = xstrdup(path ? path : ""), *found = NULL;
+	for (char *s = NULL, *d = strtok_r(p, ":", &s); d && !found; d = strtok_r(NULL, ":", &s)) {
+		char *c = xasprintf("%s/criu", d);
+		if (access(c, X_OK) == 0)
+			found = c;
+		else
+			free(c);
+	}
+	free(p);
+	return found ? found : xstrdup("criu");
+}
+
+int criu_version_check(char **version, char **err)
 {
 	char *out = NULL;
 	char *ver[] = { "criu", "--version", NULL };
@@ -99,23 +115,40 @@ int criu_usable(bool need_predump, char **err)
 		free(out);
 		return -1;
 	}
+	char *found = xstrndup(v + 9, strcspn(v + 9, " \t\r\n"));
 	free(out);
 	if (major < CRIU_MIN_MAJOR || (major == CRIU_MIN_MAJOR && minor < CRIU_MIN_MINOR)) {
-		*err = xasprintf("criu %u.%u is too old; expected criu %d.%d or newer (scripts/install-criu.sh installs 4.x)",
-				 major, minor, CRIU_MIN_MAJOR, CRIU_MIN_MINOR);
+		char *where = criu_on_path();
+		*err = xasprintf("criu %s is too old: lithos needs >= %d.%d (TCP sockets on Linux >= 6.16: older criu cannot dump any, criu issue #2718); it is %s on PATH, scripts/install-criu.sh installs a newer one",
+				 found, CRIU_MIN_MAJOR, CRIU_MIN_MINOR, where);
+		free(where);
+		free(found);
 		return -1;
 	}
+	if (version)
+		*version = found;
+	else
+		free(found);
+	return 0;
+}
+
+int criu_usable(bool need_predump, char **err)
+{
+	char *found = NULL, *out = NULL;
+	if (criu_version_check(&found, err) < 0)
+		return -1;
 	char *chk[] = { "criu", "check", NULL };
-	rc = run_criu(chk, &out);
+	int rc = run_criu(chk, &out);
 	if (rc != 0) {
 		char *l = last_line(out ? out : "");
-		*err = xasprintf("criu %u.%u cannot work on this kernel: `criu check` failed: %s", major,
-				 minor, l);
+		*err = xasprintf("criu %s cannot work on this kernel: `criu check` failed: %s", found, l);
 		free(l);
 		free(out);
+		free(found);
 		return -1;
 	}
 	free(out);
+	free(found);
 	if (need_predump) {
 		char *f[] = { "criu", "check", "--feature", "mem_dirty_track", NULL };
 		rc = run_criu(f, &out);

@@ -16,11 +16,17 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-/* Oldest CRIU accepted (the ones checked here are 4.1.1 and 4.2.1; 4.1.x
- * cannot dump TCP sockets on Linux >= 6.16, docs/criu-notes.md). */
-#define CRIU_MIN_MAJOR 3
-#define CRIU_MIN_MINOR 15
+/* Oldest CRIU accepted: 4.1.x cannot dump any TCP socket on Linux >= 6.16
+ * (criu issue #2718, docs/criu-notes.md); scripts/install-criu.sh requires
+ * the same (MIN_VERSION). */
+#define CRIU_MIN_MAJOR 4
+#define CRIU_MIN_MINOR 2
 
+/* criu on PATH answers `criu --version` with CRIU_MIN_MAJOR.CRIU_MIN_MINOR
+ * or newer: 0 (*version = what it said, if version is not NULL), or -1
+ * with *err (missing, failing, or too old: naming the version found, the
+ * minimum and why).  One spawn of criu, no `criu check`. */
+int criu_version_check(char **version, char **err);
 /* criu on PATH, recent enough, and `criu check` passes; with need_predump
  * also `criu check --feature mem_dirty_track`.  0, or -1 with *err. */
 int criu_usable(bool need_predump, char **err);

@@ -39,6 +39,7 @@
 
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
+#define EXIT_CRIU 3
 #define EXIT_STUCK 6
 
 static void usage(FILE *out)
@@ -249,6 +250,14 @@ int main(int argc, char **argv)
 		tmaster = amaster;
 	bool local = !strcmp(to, "local");
 	bool copy = !shared && !local;
+
+	/* a criu that is missing or too old fails here, before any directory
+	 * is made (lithos_checkpoint runs `criu check`) */
+	char *cerr = NULL;
+	if (criu_version_check(NULL, &cerr) < 0) {
+		fprintf(stderr, "lithos_migrate: %s: %s; nothing was done\n", instance, cerr);
+		return EXIT_CRIU;
+	}
 
 	/* where the images go */
 	struct timespec now;

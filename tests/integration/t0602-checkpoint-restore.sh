@@ -10,6 +10,10 @@
 #   (token), its request counter continues, its memory is intact;
 # - the restored instance is supervised like any other: killed, the tree
 #   restarts it (fresh: new token);
+# - a criu older than 4.2 (a stand-in on PATH that answers only
+#   `criu --version` with 4.1.1): lithos_checkpoint, lithos_restore and
+#   lithos_migrate exit 3 naming 4.1.1, the minimum 4.2 and why, before
+#   criu is run for anything else or anything is changed;
 # - failure paths leave the instance running and say why: criu missing
 #   (exit 3), an instance of a sandbox that is not migratable (exit 4), an
 #   unknown instance (exit 4), a restore from a directory without images
@@ -95,6 +99,34 @@ is "$(tt_running | tr '\n' ' ')" "$P $W " "2 s later the tree has not restarted 
 unlike "$(tt_log_since stop-checkpoint | grep -v 'not restarting')" "(fail|restart)" "the tree log shows no failure or restart" ||
 	tt_log_since stop-checkpoint | tail -n 20 | diag
 
+# ---- a criu older than 4.2: refused before anything is touched.  The
+# stand-in answers `criu --version` only and logs every call.
+oldcriu=$T/oldcriu
+mkdir -p "$oldcriu"
+cat >"$oldcriu/criu" <<EOF
+#!/bin/sh
+echo "\$*" >>"$T/oldcriu.calls"
+[ "\$1" = --version ] && { echo "Version: 4.1.1"; exit 0; }
+echo "stand-in criu 4.1.1: only --version is answered" >&2
+exit 99
+EOF
+chmod +x "$oldcriu/criu"
+# old_criu_refused WHAT: $rc 3, the message, criu run only for --version
+old_criu_refused() {
+	is "$rc" 3 "$1 with criu 4.1.1: exit 3"
+	like "$err" "criu 4\.1\.1 is too old: lithos needs >= 4\.2 \(TCP sockets on Linux >= 6\.16" \
+		"$1: the message names 4.1.1, the minimum 4.2 and why" && diag "$err"
+	is "$(sort -u "$T/oldcriu.calls" 2>/dev/null)" "--version" "$1: criu was only asked its version"
+	rm -f "$T/oldcriu.calls"
+}
+PATH_SAVE=$PATH
+PATH=$oldcriu:$PATH ct_cmd lithos_restore s/counter.0 "$T/ck2"
+PATH=$PATH_SAVE
+old_criu_refused lithos_restore
+ok $([ ! -e "$T/a/run/knots/$N.restore" ] && [ -e "$T/a/run/knots/$N.away" ] && echo 0 || echo 1) \
+	"lithos_restore: no restore request written, the checkpoint marker kept"
+is "$(tt_running | tr '\n' ' ')" "$P $W " "lithos_restore: nothing was restored"
+
 # ---- restore
 ct_cmd lithos_restore s/counter.0 "$T/ck2"
 is "$rc" 0 "lithos_restore: exit 0" || { diag "$err"; diag_file "$T/ck2/restore.log"; }
@@ -120,7 +152,6 @@ ok $([ "$(ct_field "$s5" token)" != "$TOKEN" ] && [ "$(ct_field "$s5" requests)"
 TOKEN=$(ct_field "$s5" token)
 
 # ---- failure paths: the instance keeps running, the message says why
-PATH_SAVE=$PATH
 nocriu=$T/nocriu
 mkdir -p "$nocriu"
 for p in lxc-info lxc-ls lxc-stop lxc-checkpoint; do ln -sf "$(command -v $p)" "$nocriu/$p"; done
@@ -129,6 +160,16 @@ PATH=$PATH_SAVE
 is "$rc" 3 "criu missing: exit 3"
 like "$err" "criu" "criu missing: the message says so" && diag "$err"
 is "$(ct_field "$(ct_ask a $N)" token)" "$TOKEN" "criu missing: the instance runs on"
+
+PATH=$oldcriu:$PATH ct_cmd lithos_checkpoint s/counter.0 "$T/ck-old"
+PATH=$PATH_SAVE
+old_criu_refused lithos_checkpoint
+ok $([ ! -e "$T/ck-old" ] && echo 0 || echo 1) "lithos_checkpoint: DIR was not created"
+PATH=$oldcriu:$PATH ct_cmd lithos_migrate --to local --dir "$T/mig-old" s/counter.0
+PATH=$PATH_SAVE
+old_criu_refused lithos_migrate
+ok $([ ! -e "$T/mig-old" ] && echo 0 || echo 1) "lithos_migrate: its image directory was not created"
+is "$(ct_field "$(ct_ask a $N)" token)" "$TOKEN" "criu 4.1.1: the instance runs on, untouched"
 
 ct_cmd lithos_checkpoint plain/counter.0 "$T/ck4"
 is "$rc" 4 "a sandbox that is not migratable: exit 4"
