@@ -38,7 +38,8 @@ static void usage(FILE *out)
 	      out);
 }
 
-/* The end of LXC's log of this start (kept in a memfd: see lxcconf.h). */
+/* The end of LXC's log of this start (kept in a memfd: see lxcconf.h;
+ * else in lxc_log_fallback's file). */
 static void print_lxc_log(int fd)
 {
 	struct stat st;
@@ -53,6 +54,22 @@ static void print_lxc_log(int fd)
 		if (buf[n - 1] != '\n')
 			fputc('\n', stderr);
 	}
+}
+
+/* Where memfd_create is refused (a seccomp filter, no memory): LXC's log
+ * goes to an unnamed file in the runtime dir (gone with its last fd); if
+ * that fails too, one warning on `errf` (the caller's stderr) and the start
+ * goes on without it.  Returns the fd or -1. */
+static int lxc_log_fallback(const char *runtime_dir, FILE *errf)
+{
+	int memfd_err = errno;
+	int fd = open(runtime_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(errf, "lithos_cmd: warning: no LXC log for this start (memfd_create: %s; O_TMPFILE in %s: %s): if LXC fails it, its reasons are not shown\n",
+			strerror(memfd_err), runtime_dir, strerror(errno));
+		fflush(errf);
+	}
+	return fd;
 }
 
 int main(int argc, char **argv)
@@ -161,6 +178,8 @@ int main(int argc, char **argv)
 	setenv("container", "lxc", 1);
 	setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
 	int lxc_log = memfd_create("lxc.log", MFD_CLOEXEC);
+	if (lxc_log < 0)
+		lxc_log = lxc_log_fallback(el.master.runtime_dir, errf);
 	struct start_opts so = { .events_fd = -1,
 				 .keep_tty = el.cc.interactive && isatty(0),
 				 .lxc_log_fd = lxc_log };

@@ -480,11 +480,14 @@ int instance_start_wait(const char *lxc_path, const char *name, const struct ins
 	}
 	hookcfg_free(&hc);
 	if (!ok) {
-		if (o->lxc_log_fd >= 0)
+		/* a command's config names no lxc.log.file: its log, if any,
+		 * is lxc_log_fd */
+		char *lp = xasprintf("%s/%s/lxc.log", lxc_path, name);
+		if (o->lxc_log_fd >= 0 || access(lp, F_OK) < 0)
 			*err = xasprintf("LXC could not start container %s", name);
 		else
-			*err = xasprintf("LXC could not start container %s (see %s/%s/lxc.log)", name,
-					 lxc_path, name);
+			*err = xasprintf("LXC could not start container %s (see %s)", name, lp);
+		free(lp);
 		return -1;
 	}
 	if (WIFEXITED(status))

@@ -49,7 +49,8 @@ struct start_opts {
 	int events_fd;        /* lithos_init reports in-container restarts there; -1 */
 	bool keep_tty;        /* interactive on a terminal: LXC's console, as is */
 	int lxc_log_fd;       /* >= 0: LXC's log goes there (a command's
-			       * memfd; its config names no lxc.log.file) */
+			       * memfd or O_TMPFILE; its config names no
+			       * lxc.log.file) */
 };
 
 /* Start the container with lithos_init as pid 1 running the instance's

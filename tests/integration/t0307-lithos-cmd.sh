@@ -15,7 +15,12 @@
 #   killed (lithos_init is pid 1, not lxc's init, which waited for it);
 # - the sandbox's stdio log keeps its owner and mode on the host (LXC's
 #   fix_stdio_permissions() never sees it), with and without a uid-map;
-# - pid 1 is lithos_init, bound read-only at /dev/.lithos-init.
+# - pid 1 is lithos_init, bound read-only at /dev/.lithos-init;
+# - memfd_create refused for LXC's log (an LD_PRELOAD shim refuses it for
+#   lithos_cmd only, and O_TMPFILE too when asked): the log goes to an
+#   O_TMPFILE file in the runtime dir (a failed start still prints it,
+#   nothing is left there); with both refused one warning line, and the
+#   command runs (needs gcc; skipped without).
 # TAP.  Needs root, LXC and busybox-static; /usr/bin/python3 for the pty.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -253,6 +258,99 @@ like "$err" '^lithos_cmd: LXC log:$' "and prints LXC's log"
 like "$err" 'no/such/dir' "which names the missing directory"
 ok "$([ ! -e "$LXCPATH/$RUN_LXCNAME" ] && [ ! -e "/run/lxc/lock$LXCPATH/.$RUN_LXCNAME" ]; echo $?)" \
 	"the failed start leaves neither its container dir nor liblxc's lock file"
+
+# ---- memfd_create refused for LXC's log: an O_TMPFILE in the runtime dir,
+# else a warning.  The shim refuses memfd_create("lxc.log", ...) and, with
+# T0307_NO_TMPFILE=1, O_TMPFILE opens; it logs each refusal.
+cat >"$T/nomemfd.c" <<'EOF'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+static int no_tmpfile;
+static const char *calls;
+__attribute__((constructor)) static void init(void)
+{
+	no_tmpfile = getenv("T0307_NO_TMPFILE") != NULL;
+	calls = getenv("T0307_SHIM_CALLS");
+	if (calls)
+		calls = strdup(calls);
+}
+static void note(const char *what)
+{
+	FILE *f = calls ? fopen(calls, "ae") : NULL;
+	if (f) {
+		fprintf(f, "%s\n", what);
+		fclose(f);
+	}
+}
+int memfd_create(const char *name, unsigned int flags)
+{
+	if (!strcmp(name, "lxc.log")) {
+		note("memfd_create lxc.log refused");
+		errno = ENOSYS;
+		return -1;
+	}
+	int (*real)(const char *, unsigned int) = (int (*)(const char *, unsigned int))dlsym(RTLD_NEXT, "memfd_create");
+	return real(name, flags);
+}
+static int shim_open(const char *sym, const char *path, int flags, mode_t mode)
+{
+	if (no_tmpfile && (flags & O_TMPFILE) == O_TMPFILE) {
+		note("O_TMPFILE refused");
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	int (*real)(const char *, int, ...) = (int (*)(const char *, int, ...))dlsym(RTLD_NEXT, sym);
+	return real(path, flags, mode);
+}
+int open(const char *path, int flags, ...)
+{
+	va_list ap;
+	va_start(ap, flags);
+	mode_t mode = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? va_arg(ap, mode_t) : 0;
+	va_end(ap);
+	return shim_open("open", path, flags, mode);
+}
+int open64(const char *path, int flags, ...)
+{
+	va_list ap;
+	va_start(ap, flags);
+	mode_t mode = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? va_arg(ap, mode_t) : 0;
+	va_end(ap);
+	return shim_open("open64", path, flags, mode);
+}
+EOF
+if ! command -v gcc >/dev/null 2>&1 || ! gcc -shared -fPIC -O2 -o "$T/nomemfd.so" "$T/nomemfd.c" -ldl >"$T/nomemfd.log" 2>&1; then
+	diag_file "$T/nomemfd.log"
+	for i in $(seq 9); do skip "memfd_create refused for LXC's log" "gcc cannot build the shim"; done
+else
+	SHIM_CALLS=$T/shim.calls
+	runtime_before=$(find "$T/run" | sort)
+	LD_PRELOAD=$T/nomemfd.so T0307_SHIM_CALLS=$SHIM_CALLS run_cmd s nowd
+	is "$(cat "$SHIM_CALLS" 2>/dev/null)" "memfd_create lxc.log refused" "no memfd: the shim refused lithos_cmd's memfd_create"
+	is "$rc" 122 "no memfd, LXC fails the start: exit 122"
+	ok "$(printf '%s\n' "$err" | grep -q '^lithos_cmd: LXC log:$' && printf '%s\n' "$err" | grep -q 'no/such/dir'; echo $?)" \
+		"no memfd: LXC's log (from an O_TMPFILE in the runtime dir) is printed, naming the missing directory" || diag "$err"
+	unlike "$err" "warning" "no memfd: no warning (the fallback worked)"
+	is "$(find "$T/run" | sort)" "$runtime_before" "no memfd: nothing is left in the runtime dir"
+	rm -f "$SHIM_CALLS"
+
+	LD_PRELOAD=$T/nomemfd.so T0307_SHIM_CALLS=$SHIM_CALLS T0307_NO_TMPFILE=1 run_cmd s nowd
+	is "$(sort -u "$SHIM_CALLS" 2>/dev/null | tr '\n' ' ')" "O_TMPFILE refused memfd_create lxc.log refused " "neither memfd nor O_TMPFILE: the shim refused both"
+	is "$rc:$(printf '%s\n' "$err" | grep -c '^lithos_cmd: warning: no LXC log for this start (memfd_create: Function not implemented; O_TMPFILE in .*: Operation not supported)')" "122:1" \
+		"neither: exit 122 and one warning line naming both refusals" || diag "$err"
+	ok "$(printf '%s\n' "$err" | grep -q "^lithos_cmd: LXC could not start container $(re "$RUN_LXCNAME")$"; echo $?)" \
+		"neither: the failure is still said, without pointing at a log that does not exist" || diag "$err"
+	rm -f "$SHIM_CALLS"
+	LD_PRELOAD=$T/nomemfd.so T0307_NO_TMPFILE=1 run_cmd s exit 7
+	is "$rc:$(printf '%s\n' "$err" | grep -c '^lithos_cmd: warning: no LXC log')" "7:1" "neither: the command still runs (exit 7) after the one warning"
+fi
 
 # ---- pid 1, and the stdio log's owner and mode on the host (LXC's
 # fix_stdio_permissions() chowned and chmod-0700ed whatever were init's
