@@ -15,7 +15,9 @@
 # Everything a script creates lives in its scratch dir $T (/tmp/lithos-SCRIPT.XXXXXX),
 # its LXC path $LXCPATH=$T/lxc and its cgroup $CGNAME; the EXIT trap stops what
 # is still running, removes the cgroup dirs, bridges registered with
-# itest_cleanup_bridge and the scratch dir (never crossing a mount point).
+# itest_cleanup_bridge, liblxc's lock dirs of the LXC paths below $T (the
+# empty ones; never their shared parents such as /run/lxc/lock/tmp) and the
+# scratch dir (never crossing a mount point).
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
@@ -26,6 +28,9 @@ BUILD_IMAGE=$top_srcdir/tests/lib/build-image.sh
 export LITHOS_HOOK=${LITHOS_HOOK:-$top_builddir/lithos_hook}
 export LITHOS_INIT=${LITHOS_INIT:-$top_builddir/lithos_init}
 export LITHOS_TEMPLATES_DIR=${LITHOS_TEMPLATES_DIR:-$top_srcdir/templates}
+# where liblxc keeps its lock files (RUNTIME_PATH/lxc/lock/LXCPATH/.NAME);
+# t0300 points it elsewhere to check itest_cleanup
+ITEST_LXC_LOCK_ROOT=${ITEST_LXC_LOCK_ROOT:-/run/lxc/lock}
 
 # ---------------------------------------------------------------- TAP
 . "$top_srcdir/tests/lib/tap.sh"
@@ -83,8 +88,13 @@ itest_cleanup() {
 	for d in /sys/fs/cgroup/*/"$CGNAME" /sys/fs/cgroup/"$CGNAME"; do
 		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
 	done
-	# liblxc's (by then empty) lock dir of our LXC path, and its parents
-	[ -n "${LXCPATH:-}" ] && rmdir -p "/run/lxc/lock$LXCPATH" 2>/dev/null
+	# liblxc's lock dirs of our LXC paths (all below $T: one per host of
+	# criutest.sh), when empty, and LOCKROOT$T itself; not a dir above it:
+	# LOCKROOT/tmp is every concurrent run's, and removed while another
+	# run's liblxc creates its lock dir below it, that run's start fails.
+	# A lock file left behind keeps its dirs (a leak stays visible).
+	[ -n "${T:-}" ] && [ -d "$ITEST_LXC_LOCK_ROOT$T" ] &&
+		find "$ITEST_LXC_LOCK_ROOT$T" -depth -type d -empty -delete 2>/dev/null
 	if [ -n "${T:-}" ] && [ -d "$T" ]; then
 		# a mount the product leaked must not make rm descend into a host dir
 		grep -F " $T" /proc/self/mountinfo | awk '{print $5}' | sort -r |
@@ -286,7 +296,7 @@ leftovers() {
 	# commands' container dirs (linked from the LXC path)
 	[ -d "$T/run/lxc" ] && ls -A "$T/run/lxc" | sed 's|^|command dir: |'
 	# liblxc's per-container lock files (RUNTIME_PATH/lxc/lock/LXCPATH/.NAME)
-	[ -d "/run/lxc/lock$LXCPATH" ] && ls -A "/run/lxc/lock$LXCPATH" | sed 's|^|lxc lock file: |'
+	[ -d "$ITEST_LXC_LOCK_ROOT$LXCPATH" ] && ls -A "$ITEST_LXC_LOCK_ROOT$LXCPATH" | sed 's|^|lxc lock file: |'
 	grep -F "$T" /proc/self/mountinfo | awk '{print "mount: " $5}'
 	for d in /sys/fs/cgroup/*/"$CGNAME" /sys/fs/cgroup/"$CGNAME"; do
 		[ -d "$d" ] && find "$d" -mindepth 1 -type d | sed 's|^|cgroup: |'
