@@ -133,11 +133,19 @@ void stdio_log_line(const struct master_config *m, const struct sandbox_config *
 	va_start(ap, fmt);
 	char *msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	char ts[32];
+	/* UTC by hand and one write: strftime() reads the time zone
+	 * (/etc/localtime) and dprintf() a FILE's worth of syscalls, at every
+	 * command start and exit */
 	time_t t = time(NULL);
 	struct tm tm;
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
-	dprintf(fd, "[%s][lithos] %s\n", ts, msg);
+	gmtime_r(&t, &tm);
+	char *line = xasprintf("[%04d-%02d-%02dT%02d:%02d:%02dZ][lithos] %s\n", tm.tm_year + 1900,
+			       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, msg);
 	free(msg);
+	size_t len = strlen(line);
+	if (write(fd, line, len) != (ssize_t)len) {
+		/* the log is full or gone: the line is lost, the caller goes on */
+	}
+	free(line);
 	close(fd);
 }

@@ -164,8 +164,8 @@ int main(int argc, char **argv)
 	/* the container dir in the runtime dir, linked from the LXC path */
 	char *link_dir = xasprintf("%s/lxc", el.master.runtime_dir);
 	int wrc = instance_dir_write(h.lxc_path, in.lxc_name, in.name, link_dir, conf.p, conf.len, &err);
-	free(link_dir);
 	if (wrc < 0) {
+		free(link_dir);
 		fprintf(errf, "lithos_cmd: %s\n", err);
 		fflush(errf);
 		return EXIT_SETUP;
@@ -182,7 +182,9 @@ int main(int argc, char **argv)
 		lxc_log = lxc_log_fallback(el.master.runtime_dir, errf);
 	struct start_opts so = { .events_fd = -1,
 				 .keep_tty = el.cc.interactive && isatty(0),
-				 .lxc_log_fd = lxc_log };
+				 .lxc_log_fd = lxc_log,
+				 .conf = conf.p,
+				 .conf_len = conf.len };
 	int code = instance_start_wait(h.lxc_path, in.lxc_name, &in, &secrets, &so, &err);
 	secret_env_free(&secrets);
 	if (code < 0) {
@@ -203,7 +205,8 @@ int main(int argc, char **argv)
 		close(lxc_log);
 	/* nothing left behind: lxc dir (and liblxc's lock file), state dir,
 	 * veth */
-	instance_dir_remove(h.lxc_path, in.lxc_name);
+	command_dir_remove(h.lxc_path, in.lxc_name, link_dir);
+	free(link_dir);
 	char *state = instance_state_dir(&el.master, in.lxc_name);
 	remove_tree(state);
 	free(state);

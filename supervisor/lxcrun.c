@@ -335,6 +335,25 @@ int instance_dir_remove(const char *lxc_path, const char *name)
 	return rc;
 }
 
+void command_dir_remove(const char *lxc_path, const char *name, const char *link_dir)
+{
+	char *link = xasprintf("%s/%s", lxc_path, name);
+	char *dir = xasprintf("%s/%s", link_dir, name);
+	char *conf = xasprintf("%s/config", dir);
+	/* a real directory there now would not be ours: unlink() leaves it */
+	unlink(link);
+	unlink(conf);
+	if (rmdir(dir) < 0 && errno == ENOTEMPTY) {
+		/* the marker file of a filesystem without xattrs */
+		unlink_dir_files(dir);
+		rmdir(dir);
+	}
+	lxc_lock_file_remove(lxc_path, name);
+	free(conf);
+	free(dir);
+	free(link);
+}
+
 void remove_stale_veth(const char *lxc_name)
 {
 	char veth[16];
@@ -358,18 +377,27 @@ void remove_stale_veth(const char *lxc_name)
 			;
 }
 
-int instance_start_wait(const char *lxc_path, const char *name, const struct instance *in,
-			const struct strlist *secret_env, const struct start_opts *o, char **err)
+/* The start failed after the state dir was made: it goes again. */
+static void prestart_undo(const struct hookcfg *hc)
+{
+	char *perr = NULL;
+	if (poststop_run(hc, &perr))
+		free(perr);
+}
+
+static struct lxc_container *container_open(const char *lxc_path, const char *name,
+					    const struct strlist *secret_env,
+					    const struct start_opts *o, char **err)
 {
 	struct lxc_container *c = lxc_container_new(name, lxc_path);
 	if (!c) {
 		*err = xasprintf("liblxc cannot create container object %s in %s", name, lxc_path);
-		return -1;
+		return NULL;
 	}
 	if (!c->is_defined(c)) {
 		*err = xasprintf("container %s has no config in %s", name, lxc_path);
 		lxc_container_put(c);
-		return -1;
+		return NULL;
 	}
 	if (o->lxc_log_fd >= 0) {
 		char *p = xasprintf("/proc/self/fd/%d", o->lxc_log_fd);
@@ -379,38 +407,55 @@ int instance_start_wait(const char *lxc_path, const char *name, const struct ins
 		if (!set) {
 			*err = xasprintf("liblxc refused the in-memory log of %s", name);
 			lxc_container_put(c);
-			return -1;
+			return NULL;
 		}
 	}
 	for (size_t i = 0; secret_env && i < secret_env->n; i++) {
 		if (!c->set_config_item(c, "lxc.environment", secret_env->v[i])) {
 			*err = xasprintf("liblxc refused a secret environment variable for %s", name);
 			lxc_container_put(c);
-			return -1;
+			return NULL;
 		}
+	}
+	return c;
+}
+
+int instance_start_wait(const char *lxc_path, const char *name, const struct instance *in,
+			const struct strlist *secret_env, const struct start_opts *o, char **err)
+{
+	/* the #lithos lines: from the config in memory when the caller has
+	 * it, else from the file */
+	struct hookcfg hc = { 0 };
+	int hrc;
+	if (o->conf) {
+		hrc = hookcfg_read_mem(o->conf, o->conf_len, &hc);
+	} else {
+		char *conf = xasprintf("%s/%s/config", lxc_path, name);
+		hrc = hookcfg_read_file(conf, &hc);
+		free(conf);
+	}
+	if (hrc < 0) {
+		*err = xasprintf("cannot read the lithos settings (#lithos.state-dir) from %s/%s/config",
+				 lxc_path, name);
+		hookcfg_free(&hc);
+		return -1;
+	}
+	struct lxc_container *c = container_open(lxc_path, name, secret_env, o, err);
+	if (!c) {
+		hookcfg_free(&hc);
+		return -1;
 	}
 	/* What the pre-start and post-stop hooks did, in process (LXC runs a
 	 * hook through /bin/sh from a fork of its monitor: 3-5 ms each): the
-	 * fresh state dir, resolv.conf and hosts from the #lithos lines of the
-	 * config LXC just read, removed again after the start, failed
-	 * preparations and starts included (see prestart.h). */
-	struct hookcfg hc = { 0 };
-	char *conf = xasprintf("%s/%s/config", lxc_path, name);
+	 * fresh state dir, resolv.conf and hosts, removed again after the
+	 * start, failed preparations and starts included (see prestart.h).
+	 * (Tried in a thread next to lxc_container_new: the two took 0.51
+	 * ms instead of 0.41, median of 150 starts on this 2-CPU VM.) */
 	char *perr = NULL;
-	int prc = 0;
-	if (hookcfg_read_file(conf, &hc) < 0) {
-		*err = xasprintf("cannot read the lithos settings (#lithos.state-dir) from %s", conf);
-		prc = -1;
-	} else if (prestart_run(&hc, &perr)) {
+	if (prestart_run(&hc, &perr)) {
 		*err = xasprintf("%s: %s", hc.name ? hc.name : name, perr);
 		free(perr);
-		perr = NULL;
-		if (poststop_run(&hc, &perr))
-			free(perr);
-		prc = -1;
-	}
-	free(conf);
-	if (prc < 0) {
+		prestart_undo(&hc);
 		hookcfg_free(&hc);
 		lxc_container_put(c);
 		return -1;

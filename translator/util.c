@@ -2,7 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
+#include <dirent.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -151,21 +151,98 @@ int mkdir_p(const char *path, unsigned mode)
 	return r;
 }
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+/* The entries of the directory `dfd` (its own fd is left open), "." and
+ * ".." left out, each followed by its d_type byte: read whole before
+ * anything is removed, so no directory stream stays open below. */
+static char *dir_names(int dfd, size_t *n_out)
 {
-	(void)sb;
-	(void)ftw;
-	if (flag == FTW_DP)
-		return rmdir(p) < 0 && errno != ENOENT ? -1 : 0;
-	return unlink(p) < 0 && errno != ENOENT ? -1 : 0;
+	*n_out = 0;
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	size_t len = 0, cap = 256;
+	char *names = xmalloc(cap);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		size_t l = strlen(e->d_name);
+		while (len + l + 2 > cap)
+			names = xrealloc(names, cap *= 2);
+		names[len++] = (char)e->d_type;
+		memcpy(names + len, e->d_name, l + 1);
+		len += l + 1;
+		(*n_out)++;
+	}
+	closedir(d);
+	return names;
+}
+
+/* Empty the directory `dfd` (on device `dev`) depth first, every step
+ * relative to an open directory: no path is resolved twice, no symlink
+ * followed, no other filesystem entered (a mount below is left, and so
+ * is the directory holding it).  Returns 0 or the first errno. */
+static int rm_children(int dfd, dev_t dev, unsigned depth)
+{
+	size_t n;
+	char *names = dir_names(dfd, &n);
+	if (!names)
+		return errno;
+	int err = 0;
+	const char *p = names;
+	for (size_t i = 0; i < n; i++, p += strlen(p) + 1) {
+		unsigned char type = (unsigned char)*p++;
+		if (type != DT_DIR && type != DT_UNKNOWN) {
+			if (unlinkat(dfd, p, 0) < 0 && errno != ENOENT && !err)
+				err = errno;
+			continue;
+		}
+		int sub = openat(dfd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0) {
+			/* DT_UNKNOWN and not a directory (or a symlink) */
+			int e = errno;
+			if ((e == ENOTDIR || e == ELOOP) && unlinkat(dfd, p, 0) == 0)
+				continue;
+			if (e != ENOENT && !err)
+				err = e;
+			continue;
+		}
+		struct stat st;
+		int r = fstat(sub, &st) < 0 ? errno : st.st_dev != dev ? EBUSY : depth >= 1000 ? ELOOP : 0;
+		if (!r)
+			r = rm_children(sub, dev, depth + 1);
+		close(sub);
+		if (!r && unlinkat(dfd, p, AT_REMOVEDIR) < 0 && errno != ENOENT)
+			r = errno;
+		if (r && !err)
+			err = r;
+	}
+	free(names);
+	return err;
 }
 
 int remove_tree(const char *dir)
 {
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		/* a file or a symlink (never followed) in its place */
+		if (errno == ENOTDIR || errno == ELOOP)
+			return unlink(dir) < 0 && errno != ENOENT ? -1 : 0;
+		return -1;
+	}
 	struct stat st;
-	if (lstat(dir, &st) < 0)
-		return errno == ENOENT ? 0 : -1;
-	return nftw(dir, rm_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	int err = fstat(fd, &st) < 0 ? errno : rm_children(fd, st.st_dev, 0);
+	close(fd);
+	if (!err && rmdir(dir) < 0 && errno != ENOENT)
+		err = errno;
+	errno = err;
+	return err ? -1 : 0;
 }
 
 bool str_has_prefix(const char *s, const char *prefix)

@@ -60,8 +60,10 @@ bool str_has_prefix(const char *s, const char *prefix);
 unsigned long long proc_starttime(long pid);
 /* mkdir -p; 0 or -1 with errno. */
 int mkdir_p(const char *path, unsigned mode);
-/* rm -r that never follows symlinks nor leaves the filesystem of `dir`;
- * a missing dir is fine.  0 or -1 with errno. */
+/* rm -r that never follows symlinks nor leaves the filesystem of `dir`,
+ * each step relative to an open directory (a mount point below is left,
+ * with its parents: -1 EBUSY); a missing dir is fine, a file or symlink
+ * named `dir` is unlinked.  0 or -1 with errno. */
 int remove_tree(const char *dir);
 /* Read a whole regular file (at most max bytes); NULL + errno on failure.
  * EFBIG when larger than max, EISDIR/EINVAL when not a regular file. */

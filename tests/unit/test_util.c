@@ -1,0 +1,150 @@
+/* remove_tree (translator/util.c): rm -r relative to open directories,
+ * never through a symlink, never into another filesystem. */
+#include "../tap.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char tmp[256];
+
+static char *at(const char *rel)
+{
+	return xasprintf("%s/%s", tmp, rel);
+}
+
+static void put(const char *rel, const char *text)
+{
+	char *p = at(rel);
+	FILE *f = fopen(p, "w");
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+	free(p);
+}
+
+static void mk(const char *rel)
+{
+	char *p = at(rel);
+	mkdir(p, 0755);
+	free(p);
+}
+
+static bool exists(const char *rel)
+{
+	char *p = at(rel);
+	struct stat st;
+	bool e = lstat(p, &st) == 0;
+	free(p);
+	return e;
+}
+
+static int rm(const char *rel)
+{
+	char *p = at(rel);
+	int r = remove_tree(p);
+	free(p);
+	return r;
+}
+
+int main(void)
+{
+	snprintf(tmp, sizeof(tmp), "%s/test_util.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(tmp)) {
+		printf("Bail out! mkdtemp: %s\n", strerror(errno));
+		return 1;
+	}
+
+	/* ---- a tree with files, empty and nested dirs, a fifo ---- */
+	mk("t");
+	put("t/a", "a");
+	mk("t/empty");
+	mk("t/d1");
+	mk("t/d1/d2");
+	put("t/d1/d2/deep", "x");
+	put("t/d1/.hidden", "h");
+	char *fifo = at("t/d1/fifo");
+	mkfifo(fifo, 0600);
+	free(fifo);
+	is_int(rm("t"), 0, "a tree with files, dirs and a fifo: removed");
+	ok(!exists("t"), "nothing of it is left");
+
+	/* ---- symlinks are removed, never followed ---- */
+	mk("outside");
+	put("outside/keep", "keep");
+	mk("s");
+	char *target = at("outside"), *link = at("s/link"), *flink = at("s/flink");
+	ok(symlink(target, link) == 0, "a symlink to a dir outside the tree");
+	char *keep = at("outside/keep");
+	ok(symlink(keep, flink) == 0, "a symlink to a file outside the tree");
+	is_int(rm("s"), 0, "the tree with the symlinks: removed");
+	ok(!exists("s"), "the tree is gone");
+	ok(exists("outside/keep"), "the dir a symlink pointed to keeps its file");
+	ok(exists("outside"), "and is still there");
+	/* the tree itself is a symlink: the link goes, not its target */
+	char *top = at("toplink");
+	ok(symlink(target, top) == 0, "a symlink named as the tree");
+	is_int(rm("toplink"), 0, "remove_tree of a symlink: 0");
+	ok(!exists("toplink"), "the symlink is gone");
+	ok(exists("outside/keep"), "its target's file is untouched");
+	free(target);
+	free(link);
+	free(flink);
+	free(keep);
+	free(top);
+
+	/* ---- missing, a file ---- */
+	is_int(rm("missing"), 0, "a missing dir is fine");
+	put("plain", "p");
+	is_int(rm("plain"), 0, "a file named as the tree is unlinked");
+	ok(!exists("plain"), "the file is gone");
+
+	/* ---- 300 levels deep (relative steps: no PATH_MAX) ---- */
+	mk("deep");
+	char *p = at("deep");
+	int fd = open(p, O_RDONLY | O_DIRECTORY);
+	free(p);
+	for (int i = 0; i < 300 && fd >= 0; i++) {
+		mkdirat(fd, "0123456789abcdef0123456789abcdef", 0755);
+		int next = openat(fd, "0123456789abcdef0123456789abcdef", O_RDONLY | O_DIRECTORY);
+		close(fd);
+		fd = next;
+	}
+	ok(fd >= 0, "a tree 300 levels deep (about 10,000 characters of path)");
+	if (fd >= 0)
+		close(fd);
+	is_int(rm("deep"), 0, "removed");
+	ok(!exists("deep"), "nothing of it is left");
+
+	/* ---- a mount below: left, with its parents (root only) ---- */
+	if (geteuid() != 0) {
+		printf("ok %d # SKIP not root: no mount namespace for the mount case\n", ++tap_n);
+	} else if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		printf("ok %d # SKIP no private mount namespace: %s\n", ++tap_n, strerror(errno));
+	} else {
+		mk("m");
+		mk("m/sub");
+		put("m/file", "f");
+		char *mp = at("m/sub");
+		ok(mount("tmpfs", mp, "tmpfs", 0, "size=64k") == 0, "a tmpfs mounted below the tree");
+		put("m/sub/on-tmpfs", "t");
+		errno = 0;
+		ok(rm("m") < 0 && errno == EBUSY, "remove_tree: -1 EBUSY (a mount below)");
+		ok(exists("m/sub/on-tmpfs"), "the other filesystem's file is untouched");
+		ok(!exists("m/file"), "the tree's own file is removed");
+		umount(mp);
+		free(mp);
+		is_int(rm("m"), 0, "after the umount: removed");
+	}
+
+	is_int(rm("outside"), 0, "the dir outside, kept above, removed now");
+	ok(rmdir(tmp) == 0, "the test dir is empty and gone");
+	return done_testing();
+}
