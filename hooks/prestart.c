@@ -5,9 +5,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static int read_lines(FILE *f, struct hookcfg *h)
@@ -195,6 +197,27 @@ static void hosts_file_lookup(const char *file, const char *name, char *out, siz
 	fclose(f);
 }
 
+/* The state dirs' parent as mkdir_beneath("/", ...) leaves it: a
+ * directory of root's, mode 0755, reached without a symlink anywhere on
+ * its path.  Two syscalls at each start instead of the walk (3 per path
+ * component, then chown and chmod); a missing or different one is walked
+ * and fixed as before. */
+static bool state_root_ready(const char *dir)
+{
+	struct open_how how;
+	memset(&how, 0, sizeof(how));
+	how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+	how.resolve = RESOLVE_NO_SYMLINKS;
+	int fd = (int)syscall(SYS_openat2, AT_FDCWD, dir, &how, sizeof(how));
+	if (fd < 0)
+		return false;
+	struct stat st;
+	bool ok = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == 0 && st.st_gid == 0 &&
+		  (st.st_mode & 07777) == 0755;
+	close(fd);
+	return ok;
+}
+
 int prestart_run(const struct hookcfg *h, char **err)
 {
 	if (remove_tree(h->state_dir) < 0) {
@@ -202,7 +225,8 @@ int prestart_run(const struct hookcfg *h, char **err)
 		return PRESTART_ERR_STATEDIR;
 	}
 	char *parent = path_dirname(h->state_dir);
-	if (mkdir_beneath("/", parent + 1, 0755, 0, 0) < 0 && errno != EEXIST) {
+	if (!state_root_ready(parent) && mkdir_beneath("/", parent + 1, 0755, 0, 0) < 0 &&
+	    errno != EEXIST) {
 		*err = xasprintf("Cannot create %s: %s", parent, strerror(errno));
 		free(parent);
 		return PRESTART_ERR_STATEDIR;

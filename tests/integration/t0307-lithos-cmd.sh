@@ -259,6 +259,30 @@ like "$err" 'no/such/dir' "which names the missing directory"
 ok "$([ ! -e "$LXCPATH/$RUN_LXCNAME" ] && [ ! -e "/run/lxc/lock$LXCPATH/.$RUN_LXCNAME" ]; echo $?)" \
 	"the failed start leaves neither its container dir nor liblxc's lock file"
 
+# ---- the state dirs' parent (runtime-dir/state) is root's, 0755, reached
+# without a symlink: a start checks it in two syscalls and fixes a different
+# one on the old walk; a symlink in its place is never followed
+SROOT=$T/run/state
+run_cmd s exit 0
+is "$(stat -c '%u:%g %a %F' "$SROOT")" "0:0 755 directory" "the state dirs' parent: root's, 0755"
+chmod 0700 "$SROOT"
+chown 1000:1000 "$SROOT"
+run_cmd s exit 3
+is "$rc" 3 "a start with the state dirs' parent 1000:1000 0700: runs"
+is "$(stat -c '%u:%g %a' "$SROOT")" "0:0 755" "and the parent is made root's and 0755 again"
+mkdir -p "$T/elsewhere"
+rmdir "$SROOT"
+ln -s "$T/elsewhere" "$SROOT"
+run_cmd s exit 0
+is "$rc" 122 "the state dirs' parent a symlink: the start fails (122)"
+like "$err" "Cannot create $(re "$SROOT")" "and says which dir it cannot make"
+is "$(ls -A "$T/elsewhere")" "" "nothing is made through the symlink"
+ok "$([ ! -e "$LXCPATH/$RUN_LXCNAME" ] && [ ! -e "/run/lxc/lock$LXCPATH/.$RUN_LXCNAME" ]; echo $?)" \
+	"the refused start leaves neither its container dir nor liblxc's lock file"
+rm "$SROOT"
+rmdir "$T/elsewhere"
+mkdir -m 0755 "$SROOT"
+
 # ---- memfd_create refused for LXC's log: an O_TMPFILE in the runtime dir,
 # else a warning.  The shim refuses memfd_create("lxc.log", ...) and, with
 # T0307_NO_TMPFILE=1, O_TMPFILE opens; it logs each refusal.
