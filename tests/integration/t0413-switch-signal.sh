@@ -1,0 +1,117 @@
+#!/bin/bash
+# t0413: whom lithos_switch signals.  It installs the config, then sends
+# SIGQUIT to the process named by RUNTIME/master.pid only if that process
+# holds the lock on the file (a running lithos_tree does), through a pidfd
+# opened before that check (a pid reused after it gets nothing).  Stand-ins
+# (python3, no tree, no container) hold or do not hold the lock:
+# - no pid file: exit 3, "no pid";
+# - the pid file names a live process and nobody holds the lock (a stale
+#   file whose pid was reused): exit 3, that process is not signalled;
+# - the lock is held by another process than the one the file names (a
+#   new tree that has locked the file but not yet written its pid, the old
+#   pid reused): exit 3, neither is signalled;
+# - the file names the lock holder: exit 0, "sent SIGQUIT to lithos_tree
+#   (pid N)", and that process gets SIGQUIT.
+# The real tree's reload through lithos_switch: t0404, t0603, t0607.
+# TAP.  Needs root (itest_init), python3.
+set -u
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$top_srcdir/tests/lib/itest.sh"
+itest_init t0413
+LITHOS_SWITCH=$top_builddir/lithos_switch
+PY=/usr/bin/python3
+[ -x "$PY" ] || skip_all "python3 is needed for the stand-in processes"
+
+itest_image
+itest_master
+itest_sandbox s <<EOF
+allow-users: [1000]
+allow-groups: [1000]
+EOF
+itest_command s c <<'EOF'
+kind: Command
+user-id: 1000
+group-id: 1000
+executable: /bin/true
+EOF
+cp "$ETC/processes/s.yaml" "$T/new.yaml"
+mkdir -p "$T/run"
+PIDFILE=$T/run/master.pid
+
+# standin NAME [lock] [write]: a process that writes "quit" to $T/NAME.got
+# on SIGQUIT (and exits); with lock it takes the exclusive flock on
+# $PIDFILE itself, with write it also writes its pid there.  Sets SPID once
+# it is ready.
+standin() {
+	rm -f "$T/$1.ready" "$T/$1.got"
+	"$PY" - "$T/$1" "$PIDFILE" "${2:-}" "${3:-}" <<'PYEOF' &
+import fcntl, os, signal, sys, time
+base, pidfile, lock, write = sys.argv[1:5]
+def quit(sig, frame):
+    open(base + ".got", "w").write("quit\n")
+    sys.exit(0)
+signal.signal(signal.SIGQUIT, quit)
+if lock:
+    fd = os.open(pidfile, os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    if write:
+        os.ftruncate(fd, 0)
+        os.write(fd, b"%d\n" % os.getpid())
+open(base + ".ready", "w").write("1")
+deadline = time.time() + 60
+while time.time() < deadline:
+    time.sleep(0.05)
+PYEOF
+	SPID=$!
+	ITEST_PIDS="$ITEST_PIDS $SPID"
+	for i in $(seq 100); do [ -e "$T/$1.ready" ] && return 0; sleep 0.05; done
+	bail_out "the stand-in $1 did not start"
+}
+switch() {
+	out=$("$LITHOS_SWITCH" --master "$MASTER" s "$T/new.yaml" 2>"$T/err")
+	rc=$?
+	err=$(cat "$T/err")
+}
+alive() { kill -0 "$1" 2>/dev/null; }
+
+# ---- no pid file
+switch
+is "$rc" 3 "no pid file: exit 3"
+like "$err" "no lithos_tree to signal \($(re "$PIDFILE")\): no pid$" "it says there is no pid" || diag "$err"
+
+# ---- stale: the file names a live process, nobody holds the lock
+standin victim
+V=$SPID
+echo "$V" >"$PIDFILE"
+switch
+is "$rc" 3 "a stale pid file naming a live process: exit 3"
+like "$err" "pid $V does not hold its lock: a stale pid file" "it says the pid file is stale" || diag "$err"
+sleep 0.3
+ok "$(alive "$V" && [ ! -e "$T/victim.got" ]; echo $?)" "that process got no SIGQUIT"
+
+# ---- the lock is another process's than the one named
+standin holder lock
+H=$SPID
+echo "$V" >"$PIDFILE"
+switch
+is "$rc" 3 "the lock held by another process than the named one: exit 3"
+like "$err" "pid $V does not hold its lock" "it says the named pid does not hold the lock" || diag "$err"
+sleep 0.3
+ok "$(alive "$V" && [ ! -e "$T/victim.got" ] && alive "$H" && [ ! -e "$T/holder.got" ]; echo $?)" \
+	"neither the named process nor the lock holder got SIGQUIT"
+kill "$H" "$V"
+wait "$H" "$V" 2>/dev/null
+
+# ---- a "tree": holds the lock and wrote its pid
+standin tree lock write
+TP=$SPID
+is "$(cat "$PIDFILE")" "$TP" "the stand-in tree wrote its pid"
+switch
+is "$rc" 0 "the file names the lock holder: exit 0" || diag "$err"
+like "$out" "^sent SIGQUIT to lithos_tree \(pid $TP\)$" "it says whom it signalled"
+for i in $(seq 50); do [ -e "$T/tree.got" ] && break; sleep 0.1; done
+is "$(cat "$T/tree.got" 2>/dev/null)" "quit" "the lock holder got SIGQUIT"
+wait "$TP" 2>/dev/null
+cmp -s "$ETC/processes/s.yaml" "$T/new.yaml"
+ok $? "the config was installed every time"
+done_testing
