@@ -423,8 +423,11 @@ static struct lxc_container *container_open(const char *lxc_path, const char *na
 int instance_start_wait(const char *lxc_path, const char *name, const struct instance *in,
 			const struct strlist *secret_env, const struct start_opts *o, char **err)
 {
+	struct lxc_container *c = container_open(lxc_path, name, secret_env, o, err);
+	if (!c)
+		return -1;
 	/* the #lithos lines: from the config in memory when the caller has
-	 * it, else from the file */
+	 * it, else from the file LXC just read */
 	struct hookcfg hc = { 0 };
 	int hrc;
 	if (o->conf) {
@@ -438,11 +441,7 @@ int instance_start_wait(const char *lxc_path, const char *name, const struct ins
 		*err = xasprintf("cannot read the lithos settings (#lithos.state-dir) from %s/%s/config",
 				 lxc_path, name);
 		hookcfg_free(&hc);
-		return -1;
-	}
-	struct lxc_container *c = container_open(lxc_path, name, secret_env, o, err);
-	if (!c) {
-		hookcfg_free(&hc);
+		lxc_container_put(c);
 		return -1;
 	}
 	/* What the pre-start and post-stop hooks did, in process (LXC runs a
