@@ -12,7 +12,6 @@
 #include <limits.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -246,25 +245,6 @@ char *instance_to_lxc_name(const char *instance)
 	char *n = xstrdup(instance);
 	n[slash - instance] = '.';
 	return n;
-}
-
-pid_t running_tree(const char *runtime_dir)
-{
-	char *pidfile = xasprintf("%s/master.pid", runtime_dir);
-	char *text = read_file_limited(pidfile, 64, NULL);
-	pid_t pid = text ? (pid_t)atoi(text) : 0;
-	free(text);
-	/* a live tree holds the lock on its pid file */
-	int fd = open(pidfile, O_RDONLY | O_CLOEXEC);
-	free(pidfile);
-	if (fd < 0)
-		return 0;
-	if (flock(fd, LOCK_SH | LOCK_NB) == 0)
-		pid = 0;
-	close(fd);
-	if (pid > 1 && kill(pid, 0) < 0)
-		pid = 0;
-	return pid > 1 ? pid : 0;
 }
 
 void criu_base_config(struct buf *conf)

@@ -47,10 +47,6 @@ char *read_first_line(const char *path);
 /* "SANDBOX/PROC.N" -> "SANDBOX.PROC.N"; NULL if not of that form. */
 char *instance_to_lxc_name(const char *instance);
 
-/* Host pid of lithos_tree for this runtime dir if one runs (it holds the
- * lock on its pid file), else 0. */
-pid_t running_tree(const char *runtime_dir);
-
 /* The CRIU options of the installation: the file named by $CRIU_CONFIG_FILE,
  * else criu.conf next to the directory of the criu on PATH (after symlinks:
  * /opt/lithos-criu/criu.conf for scripts/install-criu.sh's wrappers), else

@@ -82,11 +82,10 @@ static int prepare_dir(const char *dir, char **err)
 	return 0;
 }
 
+/* SIGUSR1 to the tree, if one runs (tree_signal: never to a reused pid) */
 static void poke_tree(const char *runtime_dir)
 {
-	pid_t tree = running_tree(runtime_dir);
-	if (tree)
-		kill(tree, SIGUSR1);
+	tree_signal(runtime_dir, SIGUSR1, NULL);
 }
 
 int main(int argc, char **argv)
@@ -167,7 +166,7 @@ int main(int argc, char **argv)
 		return EXIT_CRIU;
 	}
 	/* a tree's shared tcp-port could not be bound again by the restore */
-	if (criu_shared_listeners(ct->init_pid(ct), running_tree(m.runtime_dir), &err) < 0) {
+	if (criu_shared_listeners(ct->init_pid(ct), tree_signal(m.runtime_dir, 0, NULL), &err) < 0) {
 		fprintf(stderr, "lithos_checkpoint: %s cannot be checkpointed: %s\n", instance, err);
 		return EXIT_INSTANCE;
 	}

@@ -123,7 +123,8 @@ int main(int argc, char **argv)
 		diags_print(stderr, &d);
 		return EXIT_USAGE;
 	}
-	pid_t tree = running_tree(m.runtime_dir);
+	/* a tree holding the lock on master.pid (tree_signal) */
+	pid_t tree = tree_signal(m.runtime_dir, 0, NULL);
 	char *away = criu_marker(m.runtime_dir, lxc_name, "away");
 	char *req = criu_marker(m.runtime_dir, lxc_name, "restore");
 	char *result = criu_marker(m.runtime_dir, lxc_name, "result");
@@ -131,8 +132,7 @@ int main(int argc, char **argv)
 	if (discard) {
 		bool had = unlink(away) == 0;
 		unlink(req);
-		if (tree)
-			kill(tree, SIGUSR1);
+		tree_signal(m.runtime_dir, SIGUSR1, NULL);
 		printf("%s: %s\n", instance,
 		       had ? "checkpoint forgotten; lithos_tree starts it fresh if it is configured"
 			   : "no checkpoint stopped it here; nothing to forget");
@@ -191,9 +191,14 @@ int main(int argc, char **argv)
 	free(text);
 	/* the request replaces a checkpoint marker of this host */
 	unlink(away);
-	if (kill(tree, SIGUSR1) < 0) {
-		fprintf(stderr, "lithos_restore: cannot signal lithos_tree %d: %s\n", (int)tree,
-			strerror(errno));
+	/* checked again at the signal: the tree may have ended since, and its
+	 * pid been reused */
+	char *why = NULL;
+	tree = tree_signal(m.runtime_dir, SIGUSR1, &why);
+	if (!tree) {
+		fprintf(stderr, "lithos_restore: cannot signal lithos_tree (%s/master.pid): %s\n",
+			m.runtime_dir, why);
+		free(why);
 		unlink(req);
 		return EXIT_INSTANCE;
 	}

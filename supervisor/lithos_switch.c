@@ -14,10 +14,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 static void usage(FILE *out)
@@ -73,80 +70,21 @@ static int replace_file(const char *path, const char *data, size_t len, mode_t m
 	return 0;
 }
 
-/* Process `pid` holds the exclusive flock on fd's file (/proc/locks: a
- * flock lock shows the pid that took it; lithos_tree takes its own, and
- * keeps its pid across the re-exec of a reload). */
-static bool holds_flock(int fd, int pid)
-{
-	struct stat st;
-	FILE *f = fstat(fd, &st) == 0 ? fopen("/proc/locks", "re") : NULL;
-	if (!f)
-		return false;
-	char line[256];
-	bool found = false;
-	while (!found && fgets(line, sizeof(line), f)) {
-		char mode[16], type[16];
-		int lpid;
-		unsigned maj, min;
-		unsigned long long ino;
-		/* "1: FLOCK  ADVISORY  WRITE PID MAJ:MIN:INODE 0 EOF"; a
-		 * waiter's line ("1: -> FLOCK ...") does not match */
-		found = sscanf(line, "%*d: FLOCK %15s %15s %d %x:%x:%llu", mode, type, &lpid, &maj,
-			       &min, &ino) == 6 &&
-			!strcmp(type, "WRITE") && lpid == pid && maj == major(st.st_dev) &&
-			min == minor(st.st_dev) && ino == (unsigned long long)st.st_ino;
-	}
-	fclose(f);
-	return found;
-}
-
-/* SIGQUIT to the running tree of RUNTIME; 0 or 3 (none to signal).  The
- * pid in master.pid may be stale and reused by anything: a pidfd of it is
- * opened first, then that pid must hold the lock on master.pid (the tree
- * does while it runs); the signal goes through the pidfd, so to that
- * process or, if it has ended since, to none.  Without pidfds (Linux
- * < 5.3), kill() after the same check. */
+/* SIGQUIT to the running tree of RUNTIME (tree_signal: only the process
+ * holding the lock on master.pid, through a pidfd); 0 or 3 (none to
+ * signal) */
 static int signal_tree(const char *runtime)
 {
-	char *pidfile = xasprintf("%s/master.pid", runtime);
-	char *pidtext = read_file_limited(pidfile, 64, NULL);
-	int pid = pidtext ? atoi(pidtext) : 0;
-	free(pidtext);
 	char *why = NULL;
-	if (pid <= 1) {
-		why = xstrdup("no pid");
-	} else {
-		int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
-		bool no_pidfd = pfd < 0 && errno == ENOSYS;
-		if (pfd < 0 && !no_pidfd) {
-			why = xasprintf("pid %d: %s", pid, strerror(errno));
-		} else {
-			int lfd = open(pidfile, O_RDONLY | O_CLOEXEC);
-			bool tree = lfd >= 0 && holds_flock(lfd, pid);
-			if (lfd >= 0)
-				close(lfd);
-			int r = !tree ? 0
-				: no_pidfd ? kill(pid, SIGQUIT)
-					   : (int)syscall(SYS_pidfd_send_signal, pfd, SIGQUIT, NULL, 0);
-			if (!tree)
-				why = xasprintf("pid %d does not hold its lock: a stale pid file", pid);
-			else if (r < 0)
-				why = xasprintf("pid %d: %s", pid, strerror(errno));
-		}
-		if (pfd >= 0)
-			close(pfd);
-	}
-	int rc = 0;
-	if (why) {
-		fprintf(stderr, "lithos_switch: config installed, but no lithos_tree to signal (%s): %s\n",
-			pidfile, why);
+	int pid = tree_signal(runtime, SIGQUIT, &why);
+	if (!pid) {
+		fprintf(stderr, "lithos_switch: config installed, but no lithos_tree to signal (%s/master.pid): %s\n",
+			runtime, why);
 		free(why);
-		rc = 3;
-	} else {
-		printf("sent SIGQUIT to lithos_tree (pid %d)\n", pid);
+		return 3;
 	}
-	free(pidfile);
-	return rc;
+	printf("sent SIGQUIT to lithos_tree (pid %d)\n", pid);
+	return 0;
 }
 
 int main(int argc, char **argv)

@@ -1,17 +1,26 @@
 #!/bin/bash
-# t0413: whom lithos_switch signals.  It installs the config, then sends
-# SIGQUIT to the process named by RUNTIME/master.pid only if that process
-# holds the lock on the file (a running lithos_tree does), through a pidfd
-# opened before that check (a pid reused after it gets nothing).  Stand-ins
-# (python3, no tree, no container) hold or do not hold the lock:
+# t0413: whom lithos_switch and lithos_restore signal.  lithos_switch
+# installs the config, then sends SIGQUIT to the process named by
+# RUNTIME/master.pid only if that process holds the lock on the file (a
+# running lithos_tree does), through a pidfd opened before that check (a
+# pid reused after it gets nothing); lithos_restore sends SIGUSR1 the same
+# way (tree_signal in translator/util.c), with --discard and after leaving
+# a restore request.  Stand-ins (python3, no tree, no container) hold or do
+# not hold the lock:
 # - no pid file: exit 3, "no pid";
 # - the pid file names a live process and nobody holds the lock (a stale
 #   file whose pid was reused): exit 3, that process is not signalled;
 # - the lock is held by another process than the one the file names (a
 #   new tree that has locked the file but not yet written its pid, the old
-#   pid reused): exit 3, neither is signalled;
+#   pid reused): exit 3, neither is signalled; lithos_restore --discard
+#   signals neither either, and a restore says no tree runs (exit 4) and
+#   leaves no request (the old code sent SIGUSR1 to the named process);
 # - the file names the lock holder: exit 0, "sent SIGQUIT to lithos_tree
-#   (pid N)", and that process gets SIGQUIT.
+#   (pid N)", and that process gets SIGQUIT; lithos_restore --discard and
+#   a restore (--no-wait) send it SIGUSR1, the restore after writing its
+#   request.
+# The restore points need a working criu (lithos_restore checks it before
+# it signals); they are skipped without one.
 # The real tree's reload through lithos_switch: t0404, t0603, t0607.
 # TAP.  Needs root (itest_init), python3.
 set -u
@@ -39,18 +48,23 @@ mkdir -p "$T/run"
 PIDFILE=$T/run/master.pid
 
 # standin NAME [lock] [write]: a process that writes "quit" to $T/NAME.got
-# on SIGQUIT (and exits); with lock it takes the exclusive flock on
+# on SIGQUIT (and exits) and a line "usr1" to $T/NAME.usr1 on each SIGUSR1;
+# with lock it takes the exclusive flock on
 # $PIDFILE itself, with write it also writes its pid there.  Sets SPID once
 # it is ready.
 standin() {
-	rm -f "$T/$1.ready" "$T/$1.got"
+	rm -f "$T/$1.ready" "$T/$1.got" "$T/$1.usr1"
 	"$PY" - "$T/$1" "$PIDFILE" "${2:-}" "${3:-}" <<'PYEOF' &
 import fcntl, os, signal, sys, time
 base, pidfile, lock, write = sys.argv[1:5]
 def quit(sig, frame):
     open(base + ".got", "w").write("quit\n")
     sys.exit(0)
+def usr1(sig, frame):
+    with open(base + ".usr1", "a") as f:
+        f.write("usr1\n")
 signal.signal(signal.SIGQUIT, quit)
+signal.signal(signal.SIGUSR1, usr1)
 if lock:
     fd = os.open(pidfile, os.O_RDWR | os.O_CREAT, 0o644)
     fcntl.flock(fd, fcntl.LOCK_EX)
@@ -73,6 +87,27 @@ switch() {
 	err=$(cat "$T/err")
 }
 alive() { kill -0 "$1" 2>/dev/null; }
+usr1s() { [ -e "$T/$1.usr1" ] && wc -l <"$T/$1.usr1" || echo 0; }
+
+# lithos_restore of a fake checkpoint (inventory.img and the lithos-checkpoint
+# file are all it reads before it signals); it needs a working criu
+LITHOS_RESTORE=$top_builddir/lithos_restore
+CRIU_BIN=${LITHOS_CRIU_PREFIX:-/opt/lithos-criu}/test-bin
+if [ -x "$CRIU_BIN/criu" ] && timeout 30 "$CRIU_BIN/criu" check >/dev/null 2>&1; then
+	export PATH=$CRIU_BIN:$PATH
+	CRIU_WHY=
+else
+	CRIU_WHY="no working criu ($CRIU_BIN/criu check)"
+fi
+mkdir -p "$T/ckpt"
+: >"$T/ckpt/inventory.img"
+printf 'instance s/x.0\nkind final\n' >"$T/ckpt/lithos-checkpoint"
+REQ=$T/run/knots/s.x.0.restore
+restore() {
+	rout=$("$LITHOS_RESTORE" -C "$MASTER" "$@" 2>"$T/rerr")
+	rrc=$?
+	rerr=$(cat "$T/rerr")
+}
 
 # ---- no pid file
 switch
@@ -99,6 +134,21 @@ like "$err" "pid $V does not hold its lock" "it says the named pid does not hold
 sleep 0.3
 ok "$(alive "$V" && [ ! -e "$T/victim.got" ] && alive "$H" && [ ! -e "$T/holder.got" ]; echo $?)" \
 	"neither the named process nor the lock holder got SIGQUIT"
+restore --discard s/x.0
+is "$rrc" 0 "lithos_restore --discard, the lock another process's: exit 0" || diag "$rerr"
+if [ -z "$CRIU_WHY" ]; then
+	restore --no-wait s/x.0 "$T/ckpt"
+	is "$rrc" 4 "lithos_restore, the lock another process's: exit 4" || diag "$rout" "$rerr"
+	like "$rerr" "no lithos_tree runs" "it says no tree runs" || diag "$rerr"
+	ok "$([ ! -e "$REQ" ]; echo $?)" "it left no restore request"
+else
+	for d in "restore: exit 4" "it says no tree runs" "it left no restore request"; do
+		skip "lithos_restore, the lock another process's: $d" "$CRIU_WHY"
+	done
+fi
+sleep 0.3
+is "$(usr1s victim) $(usr1s holder)" "0 0" "neither the named process nor the lock holder got SIGUSR1"
+ok "$(alive "$V" && alive "$H"; echo $?)" "both still run"
 kill "$H" "$V"
 wait "$H" "$V" 2>/dev/null
 
@@ -111,6 +161,29 @@ is "$rc" 0 "the file names the lock holder: exit 0" || diag "$err"
 like "$out" "^sent SIGQUIT to lithos_tree \(pid $TP\)$" "it says whom it signalled"
 for i in $(seq 50); do [ -e "$T/tree.got" ] && break; sleep 0.1; done
 is "$(cat "$T/tree.got" 2>/dev/null)" "quit" "the lock holder got SIGQUIT"
+wait "$TP" 2>/dev/null
+
+# ---- lithos_restore and a "tree"
+standin tree lock write
+TP=$SPID
+restore --discard s/x.0
+is "$rrc" 0 "lithos_restore --discard, the file naming the lock holder: exit 0" || diag "$rerr"
+for i in $(seq 50); do [ "$(usr1s tree)" -ge 1 ] && break; sleep 0.1; done
+is "$(usr1s tree)" 1 "the lock holder got SIGUSR1"
+if [ -z "$CRIU_WHY" ]; then
+	restore --no-wait s/x.0 "$T/ckpt"
+	is "$rrc" 0 "lithos_restore --no-wait, the file naming the lock holder: exit 0" || diag "$rerr"
+	like "$rout" "^queued restore of s/x\.0 from $(re "$T/ckpt") \(lithos_tree $TP " "it says it queued the request for that tree"
+	is "$(cat "$REQ" 2>/dev/null)" "$T/ckpt" "the request names the checkpoint"
+	for i in $(seq 50); do [ "$(usr1s tree)" -ge 2 ] && break; sleep 0.1; done
+	is "$(usr1s tree)" 2 "the lock holder got SIGUSR1 again"
+else
+	for d in "exit 0" "it says it queued the request" "the request names the checkpoint" "SIGUSR1 again"; do
+		skip "lithos_restore --no-wait, the file naming the lock holder: $d" "$CRIU_WHY"
+	done
+fi
+ok "$(alive "$TP" && [ ! -e "$T/tree.got" ]; echo $?)" "it still runs (no SIGQUIT)"
+kill "$TP"
 wait "$TP" 2>/dev/null
 cmp -s "$ETC/processes/s.yaml" "$T/new.yaml"
 ok $? "the config was installed every time"
