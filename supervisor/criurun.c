@@ -1,5 +1,6 @@
 #include "criurun.h"
 #include "criu.h"
+#include "lxcrun.h"
 #include "prestart.h"
 
 #include <errno.h>
@@ -130,6 +131,8 @@ int restore_wait(const char *lxc_path, const char *name, const char *dir, const 
 		lxc_container_put(c);
 		return -1;
 	}
+	/* LXC's log, as for a start (the config names none) */
+	instance_log_attach(c, lxc_path, name);
 	/* the state dir, resolv.conf and hosts that the container's bind
 	 * mounts come from, as for a start (lxcrun.c) */
 	struct hookcfg hc = { 0 };

@@ -277,7 +277,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < n_map; i++)
 		pass[i] = map[i].child;
 	struct start_opts so = {
-		.pass_fds = pass, .n_pass_fds = n_map, .events_fd = events_fd, .lxc_log_fd = -1
+		.pass_fds = pass, .n_pass_fds = n_map, .events_fd = events_fd, .lxc_log_fd = -1,
+		.lxc_log_file = true
 	};
 	char *err = NULL;
 	int code = instance_start_wait(lxc_path, lxc_name, &in, &secrets, &so, &err);

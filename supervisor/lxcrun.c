@@ -385,6 +385,22 @@ static void prestart_undo(const struct hookcfg *hc)
 		free(perr);
 }
 
+int instance_log_attach(struct lxc_container *c, const char *lxc_path, const char *name)
+{
+	char *lp = xasprintf("%s/%s/lxc.log", lxc_path, name);
+	int fd = open(lp, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
+	free(lp);
+	if (fd < 0)
+		return -1;
+	/* liblxc opens the path itself: the same file, by the open fd */
+	char *p = xasprintf("/proc/self/fd/%d", fd);
+	bool set = c->set_config_item(c, "lxc.log.file", p) &&
+		   c->set_config_item(c, "lxc.log.level", "WARN");
+	free(p);
+	close(fd);
+	return set ? 0 : -1;
+}
+
 static struct lxc_container *container_open(const char *lxc_path, const char *name,
 					    const struct strlist *secret_env,
 					    const struct start_opts *o, char **err)
@@ -409,6 +425,10 @@ static struct lxc_container *container_open(const char *lxc_path, const char *na
 			lxc_container_put(c);
 			return NULL;
 		}
+	} else if (o->lxc_log_file && instance_log_attach(c, lxc_path, name) < 0) {
+		/* the start goes on: LXC's messages are lost, not the instance */
+		fprintf(stderr, "lithos: %s: LXC's log %s/%s/lxc.log cannot be used (%s): this start logs nothing of LXC's\n",
+			name, lxc_path, name, strerror(errno));
 	}
 	for (size_t i = 0; secret_env && i < secret_env->n; i++) {
 		if (!c->set_config_item(c, "lxc.environment", secret_env->v[i])) {
@@ -524,10 +544,9 @@ int instance_start_wait(const char *lxc_path, const char *name, const struct ins
 	}
 	hookcfg_free(&hc);
 	if (!ok) {
-		/* a command's config names no lxc.log.file: its log, if any,
-		 * is lxc_log_fd */
+		/* a command's log, if any, is lxc_log_fd */
 		char *lp = xasprintf("%s/%s/lxc.log", lxc_path, name);
-		if (o->lxc_log_fd >= 0 || access(lp, F_OK) < 0)
+		if (!o->lxc_log_file || o->lxc_log_fd >= 0 || access(lp, F_OK) < 0)
 			*err = xasprintf("LXC could not start container %s", name);
 		else
 			*err = xasprintf("LXC could not start container %s (see %s)", name, lp);

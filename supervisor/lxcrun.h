@@ -8,6 +8,8 @@
 #include "host.h"
 #include "instance.h"
 
+struct lxc_container;
+
 /* How lithos marks the container directories it made in the LXC path:
  * an extended attribute (value: the instance's lithos name), or, where the
  * filesystem keeps none and in directories of older versions, a file. */
@@ -42,6 +44,14 @@ int instance_dir_remove(const char *lxc_path, const char *name);
  * marks again (4 syscalls instead of 13; the names hold the caller's pid
  * and both directories are root's). */
 void command_dir_remove(const char *lxc_path, const char *name, const char *link_dir);
+/* LXC's log of a daemon instance, LXCPATH/NAME/lxc.log (level WARN), for
+ * this container object only: opened here, without creating the
+ * directory, and given to liblxc as /proc/self/fd/N.  The compiled config
+ * names no log file: every reader of it (lxc-ls, lxc-info, lithos_ps)
+ * would open it, and liblxc makes the file's directory first, so one
+ * reading the config as the tree removed the directory made it again.
+ * 0, or -1 (no log: the directory is gone, or liblxc refused it). */
+int instance_log_attach(struct lxc_container *c, const char *lxc_path, const char *name);
 /* Remove liblxc's lock file of a container of ours that is gone. */
 void lxc_lock_file_remove(const char *lxc_path, const char *name);
 /* Remove a host-side veth left by an earlier run of this instance. */
@@ -54,8 +64,9 @@ struct start_opts {
 	int events_fd;        /* lithos_init reports in-container restarts there; -1 */
 	bool keep_tty;        /* interactive on a terminal: LXC's console, as is */
 	int lxc_log_fd;       /* >= 0: LXC's log goes there (a command's
-			       * memfd or O_TMPFILE; its config names no
-			       * lxc.log.file) */
+			       * memfd or O_TMPFILE) */
+	bool lxc_log_file;    /* else LXC's log goes to LXCPATH/NAME/lxc.log
+			       * (instance_log_attach; a daemon's) */
 	const char *conf;     /* the config as written (NULL: read the file) */
 	size_t conf_len;
 };

@@ -172,10 +172,15 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 		buf_puts(out, "\n");
 	}
 
-	/* a command's LXC log would cost a file create and removal on the
-	 * LXC path's filesystem at every run, and the directory is removed
-	 * when the command ends: lithos_cmd keeps it in memory instead */
-	if (!f->command) {
+	/* only where lxc-start reads the config.  lithos_knot gives liblxc
+	 * LXCPATH/NAME/lxc.log at the start instead (an open fd, while the
+	 * directory is there): named here, every reader of the config
+	 * (lxc-ls, lxc-info, lithos_ps) opens the file, and liblxc makes its
+	 * directory first, so one that read the config as the tree removed
+	 * the directory made it again, unmarked (the instance could not
+	 * start again) and left behind.  lithos_cmd keeps a command's log in
+	 * memory. */
+	if (f->standalone) {
 		buf_puts(out, "# LXC's own log for this container\n");
 		buf_printf(out, "lxc.log.file = %s/%s/lxc.log\n", f->lxc_path, in->lxc_name);
 		buf_puts(out, "lxc.log.level = WARN\n\n");

@@ -37,9 +37,9 @@ struct lxc_facts {
 				     * container's init pid (NULL: nowhere) */
 	bool devfs_ready;           /* devfs-dir was prepared by lithos_mkdev */
 	const char *term;           /* TERM passed to commands, NULL for daemons */
-	bool command;               /* compiled for lithos_cmd: no lxc.log.file
-				     * (lithos_cmd gives LXC a log in memory
-				     * at start and prints it on failure) */
+	bool command;               /* compiled for lithos_cmd (which gives LXC
+				     * a log in memory at start and prints it
+				     * on failure) */
 	enum image_file image_resolv_conf; /* /etc/resolv.conf in the image */
 	enum image_file image_hosts;       /* /etc/hosts in the image */
 	const char *base_template;  /* text of templates/base.conf */
@@ -48,7 +48,9 @@ struct lxc_facts {
 	bool standalone;            /* for lxc-start without lithos (the
 				     * lxc-create template): lxc.init.cmd,
 				     * pre-start/post-stop hooks, a console
-				     * logged to LXCPATH/NAME/console.log */
+				     * logged to LXCPATH/NAME/console.log,
+				     * LXC's log in LXCPATH/NAME/lxc.log (the
+				     * others name none: lithos_knot sets it) */
 };
 
 /* Render the config.  Returns 0, or -1 with problems in d (for instance a

@@ -187,5 +187,9 @@ ok $? "ss: the activation ports are closed"
 
 tt_stop_tree TERM
 is "$rc" 0 "lithos_tree exits 0 on SIGTERM"
-tt_check_clean "after SIGTERM" $NAMES
+tt_check_clean "after SIGTERM" $NAMES || {
+	# what a leftover container dir holds, and what the tree did
+	for d in "$LXCPATH"/*; do [ -e "$d" ] && ls -la --time-style=full-iso "$d" 2>&1 | diag; done
+	diag_file "$TREE_LOG" "tree log"
+}
 done_testing

@@ -180,7 +180,7 @@ leak_checks() { # WHEN
 leak_checks "running"
 ls "$CONFIG_LOG"/s.log >/dev/null 2>&1
 ok $? "the config log of sandbox s was written"
-ls "$LXCPATH"/s.wrongkey.0/lxc.log "$LXCPATH"/s.badname.0/lxc.log >/dev/null 2>&1 &&
+ls "$LXCPATH"/s.wrongkey.0/config "$LXCPATH"/s.badname.0/config >/dev/null 2>&1 &&
 	ok 0 "the refused instances' lxc dirs are there (and were grepped)" ||
 	skip "the refused instances' lxc dirs" "the tree removed them"
 knots=
