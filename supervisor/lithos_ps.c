@@ -223,7 +223,9 @@ int main(int argc, char **argv)
 	char *pidfile = xasprintf("%s/master.pid", m.runtime_dir);
 	char *pidtext = read_file_limited(pidfile, 64, NULL);
 	int tree = pidtext ? atoi(pidtext) : 0;
-	bool tree_alive = tree > 1 && kill(tree, 0) == 0;
+	/* alive: the pid holds the lock on master.pid (a stale file's pid may
+	 * be any process's by now) */
+	bool tree_alive = tree > 1 && tree_signal(m.runtime_dir, 0, NULL) == tree;
 	free(pidtext);
 	free(pidfile);
 

@@ -19,6 +19,7 @@
 #   (pid N)", and that process gets SIGQUIT; lithos_restore --discard and
 #   a restore (--no-wait) send it SIGUSR1, the restore after writing its
 #   request.
+# lithos_ps says the tree runs only in the last case.
 # The restore points need a working criu (lithos_restore checks it before
 # it signals); they are skipped without one.
 # The real tree's reload through lithos_switch: t0404, t0603, t0607.
@@ -123,6 +124,8 @@ is "$rc" 3 "a stale pid file naming a live process: exit 3"
 like "$err" "pid $V does not hold its lock: a stale pid file" "it says the pid file is stale" || diag "$err"
 sleep 0.3
 ok "$(alive "$V" && [ ! -e "$T/victim.got" ]; echo $?)" "that process got no SIGQUIT"
+like "$("$top_builddir/lithos_ps" -C "$MASTER" --json)" "^\{\"tree_pid\":$V,\"tree_running\":false," \
+	"lithos_ps: a stale pid file naming a live process: the tree does not run"
 
 # ---- the lock is another process's than the one named
 standin holder lock
@@ -156,6 +159,8 @@ wait "$H" "$V" 2>/dev/null
 standin tree lock write
 TP=$SPID
 is "$(cat "$PIDFILE")" "$TP" "the stand-in tree wrote its pid"
+like "$("$top_builddir/lithos_ps" -C "$MASTER" --json)" "^\{\"tree_pid\":$TP,\"tree_running\":true," \
+	"lithos_ps: the file names the lock holder: the tree runs"
 switch
 is "$rc" 0 "the file names the lock holder: exit 0" || diag "$err"
 like "$out" "^sent SIGQUIT to lithos_tree \(pid $TP\)$" "it says whom it signalled"
