@@ -16,6 +16,7 @@
 #include "criu.h"
 #include "host.h"
 #include "lxcrun.h"
+#include "treesignal.h"
 #include "util.h"
 
 #include <errno.h>

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "host.h"
 #include "lxcrun.h"
+#include "treesignal.h"
 #include "util.h"
 #include "yamltree.h"
 

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "criu.h"
 #include "host.h"
+#include "treesignal.h"
 #include "util.h"
 
 #include <errno.h>

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "paths.h"
 #include "setup.h"
+#include "treesignal.h"
 #include "util.h"
 
 #include <errno.h>

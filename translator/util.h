@@ -58,15 +58,6 @@ bool str_has_prefix(const char *s, const char *prefix);
  * boot): with the pid it names one process even after pid reuse.  0 if
  * the process is gone. */
 unsigned long long proc_starttime(long pid);
-/* Send `sig` (0: only check) to the lithos_tree of RUNTIME_DIR: the pid
- * in RUNTIME_DIR/master.pid may be stale and reused by anything, so a
- * pidfd of it is opened first, then that pid must hold the lock on
- * master.pid (the tree does while it runs), then the signal goes through
- * the pidfd: to that process or, if it has ended since, to none.  Without
- * pidfds (Linux < 5.3), kill() after the same check.  Returns the pid, or
- * 0 with *why (when not NULL) a malloc'd reason ("no pid", "pid N does
- * not hold its lock: a stale pid file", "pid N: <errno text>"). */
-int tree_signal(const char *runtime_dir, int sig, char **why);
 /* mkdir -p; 0 or -1 with errno. */
 int mkdir_p(const char *path, unsigned mode);
 /* rm -r that never follows symlinks nor leaves the filesystem of `dir`,
