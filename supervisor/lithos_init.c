@@ -320,6 +320,22 @@ static pid_t start_main(const sigset_t *orig)
 		setenv(pid_env[k], num, 1);
 	execvp(prog[0], prog);
 	int e = errno;
+	if (e == ENOEXEC) {
+		/* a script without "#!": run by /bin/sh, as glibc's execvp
+		 * does (musl's, which lithos_init may be linked with, does
+		 * not) */
+		size_t n = 0;
+		while (prog[n])
+			n++;
+		char **sh = calloc(n + 2, sizeof(*sh));
+		if (sh) {
+			sh[0] = "/bin/sh";
+			for (size_t k = 0; k < n; k++)
+				sh[k + 1] = prog[k];
+			execv("/bin/sh", sh);
+		}
+		errno = e;
+	}
 	say("cannot run %s: %s", prog[0], strerror(e));
 	_exit(e == ENOENT ? 127 : 126);
 }

@@ -135,6 +135,17 @@ user-id: 1000
 group-id: 1000
 executable: /bin/no-such-program
 EOF
+# a script without "#!": run by /bin/sh (glibc's execvp did it; lithos_init
+# linked against musl does it by hand)
+printf 'echo "noshebang: $0 $1"\nexit 4\n' >"$IMAGES/t/v1/bin/noshebang"
+chmod 0755 "$IMAGES/t/v1/bin/noshebang"
+itest_command s noshebang <<'EOF'
+kind: Command
+user-id: 1000
+group-id: 1000
+executable: /bin/noshebang
+arguments: [a1]
+EOF
 itest_command s nowd <<'EOF'
 kind: Command
 user-id: 1000
@@ -248,6 +259,11 @@ like "$log" '^to stderr$' "non-interactive: stderr goes to the stdio log"
 run_cmd s nope
 is "$rc" 127 "a missing executable: lithos_cmd exits 127"
 like "$(stdio_log s)" '^lithos_init: cannot run /bin/no-such-program: No such file or directory$' "and lithos_init says why in the stdio log"
+
+# ---- a script without "#!" in the image: /bin/sh runs it
+run_cmd s noshebang
+is "$rc" 4 "a script without #!: its exit code (run by /bin/sh)"
+like "$(stdio_log s)" '^noshebang: /bin/noshebang a1$' "and its output, with its path and argument"
 
 # ---- LXC itself fails the start (work-dir missing in the image): 122, and
 # the end of LXC's log (kept in lithos_cmd's memory) on stderr
