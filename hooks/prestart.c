@@ -108,10 +108,11 @@ void hookcfg_free(struct hookcfg *h)
 	memset(h, 0, sizeof(*h));
 }
 
-/* mkdir -p of `rel` below the directory `base`, never through symlinks. */
-static int mkdir_beneath(const char *base, const char *rel, mode_t mode, uid_t uid, gid_t gid)
+/* mkdir -p of `rel` below the directory basefd, never through symlinks;
+ * the last component gets mode, uid and gid. */
+static int mkdir_beneath_at(int basefd, const char *rel, mode_t mode, uid_t uid, gid_t gid)
 {
-	int dfd = open(base, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int dfd = openat(basefd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return -1;
 	char *copy = xstrdup(rel);
@@ -149,11 +150,22 @@ static int mkdir_beneath(const char *base, const char *rel, mode_t mode, uid_t u
 	return rc;
 }
 
-static int write_file(const char *dir, const char *name, const char *data, size_t len)
+/* the same below the directory `base` (its last component not a symlink) */
+static int mkdir_beneath(const char *base, const char *rel, mode_t mode, uid_t uid, gid_t gid)
 {
-	char *p = xasprintf("%s/%s", dir, name);
-	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	free(p);
+	int bfd = open(base, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (bfd < 0)
+		return -1;
+	int rc = mkdir_beneath_at(bfd, rel, mode, uid, gid);
+	int e = errno;
+	close(bfd);
+	errno = e;
+	return rc;
+}
+
+static int write_file(int dirfd, const char *name, const char *data, size_t len)
+{
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -1;
 	size_t off = 0;
@@ -197,52 +209,109 @@ static void hosts_file_lookup(const char *file, const char *name, char *out, siz
 	fclose(f);
 }
 
-/* The state dirs' parent as mkdir_beneath("/", ...) leaves it: a
- * directory of root's, mode 0755, reached without a symlink anywhere on
- * its path.  Two syscalls at each start instead of the walk (3 per path
- * component, then chown and chmod); a missing or different one is walked
- * and fixed as before. */
-static bool state_root_ready(const char *dir)
+/* The state dirs' parent, opened (O_PATH) without a symlink anywhere on
+ * its path: -1 with errno (ELOOP: a symlink on it; ENOENT: missing). */
+static int state_root_open(const char *dir)
 {
 	struct open_how how;
 	memset(&how, 0, sizeof(how));
 	how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
 	how.resolve = RESOLVE_NO_SYMLINKS;
-	int fd = (int)syscall(SYS_openat2, AT_FDCWD, dir, &how, sizeof(how));
-	if (fd < 0)
-		return false;
-	struct stat st;
-	bool ok = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == 0 && st.st_gid == 0 &&
-		  (st.st_mode & 07777) == 0755;
-	close(fd);
-	return ok;
+	return (int)syscall(SYS_openat2, AT_FDCWD, dir, &how, sizeof(how));
 }
+
+/* ... as mkdir_beneath("/", ...) leaves it: a directory of root's, mode
+ * 0755.  Checked in two syscalls at each start; only a missing or
+ * different one is walked from / (3 syscalls per component, then chown
+ * and chmod) and fixed.  Nothing below it is touched before it passed. */
+static int state_root_prepare(const char *dir)
+{
+	int fd = state_root_open(dir);
+	if (fd >= 0) {
+		struct stat st;
+		if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == 0 && st.st_gid == 0 &&
+		    (st.st_mode & 07777) == 0755)
+			return fd;
+		close(fd);
+	}
+	if (mkdir_beneath("/", dir + 1, 0755, 0, 0) < 0 && errno != EEXIST)
+		return -1;
+	return state_root_open(dir);
+}
+
+/* A fresh, empty state dir (a stale one removed), its fd; -1 with *err. */
+static int state_dir_make(const char *state_dir, char **err)
+{
+	char *parent = path_dirname(state_dir);
+	const char *base = strrchr(state_dir, '/') + 1;
+	int pfd = state_root_prepare(parent);
+	if (pfd < 0) {
+		*err = xasprintf("Cannot create %s: %s", parent, strerror(errno));
+		free(parent);
+		return -1;
+	}
+	free(parent);
+	int sfd = -1;
+	if (remove_tree_at(pfd, base) < 0) {
+		*err = xasprintf("Cannot remove stale state dir %s: %s", state_dir, strerror(errno));
+	} else if (mkdirat(pfd, base, 0755) < 0 ||
+		   (sfd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+		   fchmod(sfd, 01777) < 0) {
+		/* 01777 as in lithos: `!Statedir {}` is the container's own
+		 * small state, writable whatever its user (and its uid-map) */
+		*err = xasprintf("Cannot create state dir %s: %s", state_dir, strerror(errno));
+		if (sfd >= 0)
+			close(sfd);
+		sfd = -1;
+	}
+	close(pfd);
+	return sfd;
+}
+
+int state_dir_remove(const char *state_dir, char **err)
+{
+	char *parent = path_dirname(state_dir);
+	const char *base = strrchr(state_dir, '/') + 1;
+	int pfd = state_root_open(parent);
+	int rc = 0;
+	if (pfd < 0) {
+		/* missing: nothing to remove; a symlink on the way: refused */
+		if (errno != ENOENT) {
+			*err = xasprintf("Cannot remove state dir %s: its parent %s: %s", state_dir, parent,
+					 strerror(errno));
+			rc = -1;
+		}
+	} else {
+		if (remove_tree_at(pfd, base) < 0) {
+			*err = xasprintf("Cannot remove state dir %s: %s", state_dir, strerror(errno));
+			rc = -1;
+		}
+		close(pfd);
+	}
+	free(parent);
+	return rc;
+}
+
+static int prestart_fill(const struct hookcfg *h, int sfd, char **err);
 
 int prestart_run(const struct hookcfg *h, char **err)
 {
-	if (remove_tree(h->state_dir) < 0) {
-		*err = xasprintf("Cannot remove stale state dir %s: %s", h->state_dir, strerror(errno));
+	int sfd = state_dir_make(h->state_dir, err);
+	if (sfd < 0)
 		return PRESTART_ERR_STATEDIR;
-	}
-	char *parent = path_dirname(h->state_dir);
-	if (!state_root_ready(parent) && mkdir_beneath("/", parent + 1, 0755, 0, 0) < 0 &&
-	    errno != EEXIST) {
-		*err = xasprintf("Cannot create %s: %s", parent, strerror(errno));
-		free(parent);
-		return PRESTART_ERR_STATEDIR;
-	}
-	free(parent);
-	/* 01777 as in lithos: `!Statedir {}` is the container's own small
-	 * state, writable whatever its user (and its uid-map) */
-	if (mkdir(h->state_dir, 0755) < 0 || chmod(h->state_dir, 01777) < 0) {
-		*err = xasprintf("Cannot create state dir %s: %s", h->state_dir, strerror(errno));
-		return PRESTART_ERR_STATEDIR;
-	}
+	int rc = prestart_fill(h, sfd, err);
+	close(sfd);
+	return rc;
+}
+
+/* What goes into the fresh state dir sfd, and the persistent mkdirs. */
+static int prestart_fill(const struct hookcfg *h, int sfd, char **err)
+{
 	for (size_t i = 0; i < h->n_statedir_volumes; i++) {
 		char path[4096];
 		unsigned mode, uid, gid;
 		if (sscanf(h->statedir_volumes[i], "%4095s %o %u %u", path, &mode, &uid, &gid) != 4 ||
-		    mkdir_beneath(h->state_dir, path, mode, uid, gid) < 0) {
+		    mkdir_beneath_at(sfd, path, mode, uid, gid) < 0) {
 			*err = xasprintf("Cannot create state dir volume %s: %s",
 					 h->statedir_volumes[i], strerror(errno));
 			return PRESTART_ERR_VOLUME;
@@ -289,7 +358,7 @@ int prestart_run(const struct hookcfg *h, char **err)
 		buf_add(&rc, data, len);
 		free(data);
 	}
-	if (write_file(h->state_dir, "resolv.conf", buf_str(&rc), rc.len) < 0) {
+	if (write_file(sfd, "resolv.conf", buf_str(&rc), rc.len) < 0) {
 		*err = xasprintf("Cannot write resolv.conf: %s", strerror(errno));
 		buf_free(&rc);
 		return PRESTART_ERR_RESOLV;
@@ -331,7 +400,7 @@ int prestart_run(const struct hookcfg *h, char **err)
 	}
 	if (h->additional_hosts.len)
 		buf_add(&hosts, h->additional_hosts.p, h->additional_hosts.len);
-	if (write_file(h->state_dir, "hosts", buf_str(&hosts), hosts.len) < 0) {
+	if (write_file(sfd, "hosts", buf_str(&hosts), hosts.len) < 0) {
 		*err = xasprintf("Cannot write hosts: %s", strerror(errno));
 		buf_free(&hosts);
 		return PRESTART_ERR_RESOLV;
@@ -342,9 +411,5 @@ int prestart_run(const struct hookcfg *h, char **err)
 
 int poststop_run(const struct hookcfg *h, char **err)
 {
-	if (remove_tree(h->state_dir) < 0) {
-		*err = xasprintf("Cannot remove state dir %s: %s", h->state_dir, strerror(errno));
-		return PRESTART_ERR_STATEDIR;
-	}
-	return 0;
+	return state_dir_remove(h->state_dir, err) < 0 ? PRESTART_ERR_STATEDIR : 0;
 }

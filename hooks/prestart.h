@@ -56,5 +56,9 @@ int prestart_run(const struct hookcfg *h, char **err);
 /* After the stop: remove the state dir.  0, or PRESTART_ERR_STATEDIR with
  * *err set. */
 int poststop_run(const struct hookcfg *h, char **err);
+/* Remove the state dir STATE_DIR relative to its parent, opened without a
+ * symlink anywhere on its path (a symlink there: refused, nothing
+ * removed); a missing one is fine.  0, or -1 with *err (malloc'd). */
+int state_dir_remove(const char *state_dir, char **err);
 
 #endif

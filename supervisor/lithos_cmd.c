@@ -203,13 +203,10 @@ int main(int argc, char **argv)
 
 	if (lxc_log >= 0)
 		close(lxc_log);
-	/* nothing left behind: lxc dir (and liblxc's lock file), state dir,
-	 * veth */
+	/* nothing left behind: lxc dir (and liblxc's lock file), veth (the
+	 * state dir went in instance_start_wait, whatever its outcome) */
 	command_dir_remove(h.lxc_path, in.lxc_name, link_dir);
 	free(link_dir);
-	char *state = instance_state_dir(&el.master, in.lxc_name);
-	remove_tree(state);
-	free(state);
 	if (in.sandbox->bridged_network)
 		remove_stale_veth(in.lxc_name);
 	cgroup_cleanup(el.master.cgroup_name, in.lxc_name, code >= 0);

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "lxcconf.h"
 #include "lxcrun.h"
+#include "prestart.h"
 #include "iolog.h"
 #include "tree_metrics.h"
 #include "util.h"
@@ -374,8 +375,11 @@ struct child *tree_find_pid(struct tree *t, pid_t pid)
  * directory when it is not going to be started again. */
 void tree_cleanup_instance(struct tree *t, const char *lxc_name, bool remove_dir)
 {
-	char *state = instance_state_dir(&t->setup.master, lxc_name);
-	remove_tree(state);
+	char *state = instance_state_dir(&t->setup.master, lxc_name), *serr = NULL;
+	if (state_dir_remove(state, &serr) < 0) {
+		log_warn("%s", serr);
+		free(serr);
+	}
 	free(state);
 	remove_stale_veth(lxc_name);
 	if (cgroup_cleanup(t->setup.master.cgroup_name, lxc_name, false))

@@ -2,9 +2,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <dirent.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 static void oom(void)
 {
@@ -182,12 +186,31 @@ static char *dir_names(int dfd, size_t *n_out)
 	return names;
 }
 
-/* Empty the directory `dfd` (on device `dev`) depth first, every step
- * relative to an open directory: no path is resolved twice, no symlink
- * followed, no other filesystem entered (a mount below is left, and so
- * is the directory holding it).  Returns 0 or the first errno. */
-static int rm_children(int dfd, dev_t dev, unsigned depth)
+/* A subdirectory of dfd: never through a symlink, never onto another
+ * mount (EXDEV: a mount point, a bind mount of the same filesystem too). */
+static int open_subdir(int dfd, const char *name)
 {
+	struct open_how how;
+	memset(&how, 0, sizeof(how));
+	how.flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV;
+	return (int)syscall(SYS_openat2, dfd, name, &how, sizeof(how));
+}
+
+/* At most this many directories open at once: a deeper subdirectory is
+ * renamed up into the top directory and removed in a later pass, so a
+ * tree of any depth goes (a container's state dir is the container's to
+ * fill) without running out of fds. */
+#define RM_MAX_DEPTH 256
+
+/* Empty the directory `dfd` depth first, every step relative to an open
+ * directory: no path is resolved twice, no symlink followed, no other mount
+ * entered (one below is left, and so are the directories holding it:
+ * EBUSY).  `top` is the directory being removed, `moved` counts what was
+ * renamed into it.  Returns 0 or the first errno. */
+static int rm_children(int dfd, int top, unsigned depth, unsigned *moved)
+{
+	static unsigned serial;
 	size_t n;
 	char *names = dir_names(dfd, &n);
 	if (!names)
@@ -201,20 +224,32 @@ static int rm_children(int dfd, dev_t dev, unsigned depth)
 				err = errno;
 			continue;
 		}
-		int sub = openat(dfd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (depth >= RM_MAX_DEPTH) {
+			int r = EEXIST;
+			for (int k = 0; k < 100 && r == EEXIST; k++) {
+				char tmp[32];
+				snprintf(tmp, sizeof(tmp), ".lithos-rm.%u.%u", (unsigned)getpid(), serial++);
+				r = renameat(dfd, p, top, tmp) == 0 ? 0 : errno;
+			}
+			if (!r)
+				(*moved)++;
+			else if (r != ENOENT && !err)
+				err = r;
+			continue;
+		}
+		int sub = open_subdir(dfd, p);
 		if (sub < 0) {
-			/* DT_UNKNOWN and not a directory (or a symlink) */
 			int e = errno;
+			/* DT_UNKNOWN and not a directory (or a symlink) */
 			if ((e == ENOTDIR || e == ELOOP) && unlinkat(dfd, p, 0) == 0)
 				continue;
+			if (e == EXDEV)
+				e = EBUSY;
 			if (e != ENOENT && !err)
 				err = e;
 			continue;
 		}
-		struct stat st;
-		int r = fstat(sub, &st) < 0 ? errno : st.st_dev != dev ? EBUSY : depth >= 1000 ? ELOOP : 0;
-		if (!r)
-			r = rm_children(sub, dev, depth + 1);
+		int r = rm_children(sub, top, depth + 1, moved);
 		close(sub);
 		if (!r && unlinkat(dfd, p, AT_REMOVEDIR) < 0 && errno != ENOENT)
 			r = errno;
@@ -225,24 +260,35 @@ static int rm_children(int dfd, dev_t dev, unsigned depth)
 	return err;
 }
 
-int remove_tree(const char *dir)
+int remove_tree_at(int dirfd, const char *name)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = (int)syscall(SYS_openat2, dirfd, name,
+			      &(struct open_how){ .flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC },
+			      sizeof(struct open_how));
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
 		/* a file or a symlink (never followed) in its place */
 		if (errno == ENOTDIR || errno == ELOOP)
-			return unlink(dir) < 0 && errno != ENOENT ? -1 : 0;
+			return unlinkat(dirfd, name, 0) < 0 && errno != ENOENT ? -1 : 0;
 		return -1;
 	}
-	struct stat st;
-	int err = fstat(fd, &st) < 0 ? errno : rm_children(fd, st.st_dev, 0);
+	int err;
+	unsigned moved;
+	do {
+		moved = 0;
+		err = rm_children(fd, fd, 0, &moved);
+	} while (!err && moved);
 	close(fd);
-	if (!err && rmdir(dir) < 0 && errno != ENOENT)
+	if (!err && unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
 		err = errno;
 	errno = err;
 	return err ? -1 : 0;
+}
+
+int remove_tree(const char *dir)
+{
+	return remove_tree_at(AT_FDCWD, dir);
 }
 
 bool str_has_prefix(const char *s, const char *prefix)

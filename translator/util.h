@@ -60,11 +60,15 @@ bool str_has_prefix(const char *s, const char *prefix);
 unsigned long long proc_starttime(long pid);
 /* mkdir -p; 0 or -1 with errno. */
 int mkdir_p(const char *path, unsigned mode);
-/* rm -r that never follows symlinks nor leaves the filesystem of `dir`,
- * each step relative to an open directory (a mount point below is left,
- * with its parents: -1 EBUSY); a missing dir is fine, a file or symlink
- * named `dir` is unlinked.  0 or -1 with errno. */
+/* rm -r that never follows symlinks nor enters a mount (a mount point
+ * below, a bind mount of the same filesystem too, is left with its
+ * parents: -1 EBUSY), each step relative to an open directory, of any
+ * depth; a missing dir is fine, a file or symlink named `dir` is unlinked
+ * (the symlink, never its target).  0 or -1 with errno. */
 int remove_tree(const char *dir);
+/* remove_tree of `name` relative to the directory dirfd (AT_FDCWD: the
+ * cwd): nothing of the path to dirfd is resolved again. */
+int remove_tree_at(int dirfd, const char *name);
 /* Read a whole regular file (at most max bytes); NULL + errno on failure.
  * EFBIG when larger than max, EISDIR/EINVAL when not a regular file. */
 char *read_file_limited(const char *path, size_t max, size_t *len_out);

@@ -106,22 +106,40 @@ int main(void)
 	is_int(rm("plain"), 0, "a file named as the tree is unlinked");
 	ok(!exists("plain"), "the file is gone");
 
-	/* ---- 300 levels deep (relative steps: no PATH_MAX) ---- */
+	/* ---- 3,000 levels deep, a file at the bottom (relative steps: no
+	 * PATH_MAX; more levels than a process has fds by default) ---- */
 	mk("deep");
 	char *p = at("deep");
 	int fd = open(p, O_RDONLY | O_DIRECTORY);
 	free(p);
-	for (int i = 0; i < 300 && fd >= 0; i++) {
+	for (int i = 0; i < 3000 && fd >= 0; i++) {
 		mkdirat(fd, "0123456789abcdef0123456789abcdef", 0755);
 		int next = openat(fd, "0123456789abcdef0123456789abcdef", O_RDONLY | O_DIRECTORY);
 		close(fd);
 		fd = next;
 	}
-	ok(fd >= 0, "a tree 300 levels deep (about 10,000 characters of path)");
-	if (fd >= 0)
+	ok(fd >= 0, "a tree 3,000 levels deep (about 100,000 characters of path)");
+	if (fd >= 0) {
+		int f = openat(fd, "bottom", O_WRONLY | O_CREAT, 0644);
+		if (f >= 0)
+			close(f);
 		close(fd);
+	}
 	is_int(rm("deep"), 0, "removed");
 	ok(!exists("deep"), "nothing of it is left");
+
+	/* ---- remove_tree_at: relative to an open directory ---- */
+	mk("at");
+	mk("at/sub");
+	put("at/sub/f", "f");
+	char *atp = at("at");
+	int afd = open(atp, O_RDONLY | O_DIRECTORY);
+	free(atp);
+	is_int(remove_tree_at(afd, "sub"), 0, "remove_tree_at(dirfd, name): 0");
+	ok(!exists("at/sub") && exists("at"), "the named tree is gone, its parent stays");
+	is_int(remove_tree_at(afd, "missing"), 0, "remove_tree_at of a missing name: 0");
+	close(afd);
+	is_int(rm("at"), 0, "the parent removed");
 
 	/* ---- a mount below: left, with its parents (root only) ---- */
 	if (geteuid() != 0) {
@@ -142,6 +160,22 @@ int main(void)
 		umount(mp);
 		free(mp);
 		is_int(rm("m"), 0, "after the umount: removed");
+		/* a bind mount of the same filesystem: st_dev is the same, the
+		 * mount is still another one */
+		mk("bsrc");
+		put("bsrc/victim", "v");
+		mk("b");
+		mk("b/mnt");
+		char *src = at("bsrc"), *dst = at("b/mnt");
+		ok(mount(src, dst, NULL, MS_BIND, NULL) == 0, "a bind mount of a dir of the same filesystem below the tree");
+		errno = 0;
+		ok(rm("b") < 0 && errno == EBUSY, "remove_tree: -1 EBUSY (the bind mount)");
+		ok(exists("bsrc/victim"), "the bind-mounted dir's file is untouched");
+		umount(dst);
+		free(src);
+		free(dst);
+		is_int(rm("b"), 0, "after the umount: removed");
+		is_int(rm("bsrc"), 0, "the bind source removed");
 	}
 
 	is_int(rm("outside"), 0, "the dir outside, kept above, removed now");
