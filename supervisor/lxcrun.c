@@ -398,6 +398,8 @@ int instance_log_attach(struct lxc_container *c, const char *lxc_path, const cha
 		   c->set_config_item(c, "lxc.log.level", "WARN");
 	free(p);
 	close(fd);
+	if (!set)
+		errno = EINVAL; /* liblxc refused it; its errno means nothing */
 	return set ? 0 : -1;
 }
 
@@ -458,8 +460,11 @@ int instance_start_wait(const char *lxc_path, const char *name, const struct ins
 		free(conf);
 	}
 	if (hrc < 0) {
-		*err = xasprintf("cannot read the lithos settings (#lithos.state-dir) from %s/%s/config",
-				 lxc_path, name);
+		if (o->conf)
+			*err = xasprintf("the config of %s has no lithos settings (#lithos.state-dir)", name);
+		else
+			*err = xasprintf("cannot read the lithos settings (#lithos.state-dir) from %s/%s/config",
+					 lxc_path, name);
 		hookcfg_free(&hc);
 		lxc_container_put(c);
 		return -1;
