@@ -135,7 +135,7 @@ int main(int argc, char **argv)
 	}
 	struct buf conf = { 0 };
 	const char *term = getenv("TERM");
-	if (compile_instance(&el.master, &h, &in, true, term, NULL, &conf, &d) < 0) {
+	if (compile_instance(&el.master, &h, &in, term, NULL, &conf, &d) < 0) {
 		diags_print(stderr, &d);
 		return EXIT_CONFIG;
 	}

@@ -174,7 +174,7 @@ int main(int argc, char **argv)
 	struct buf conf = { 0 };
 	int rc = 0;
 	int crc = standalone ? compile_instance_standalone(&el.master, &h, &in, &conf, &d)
-			     : compile_instance(&el.master, &h, &in, cmd_pid != 0,
+			     : compile_instance(&el.master, &h, &in,
 						cmd_pid ? getenv("TERM") : NULL, NULL, &conf, &d);
 	if (crc < 0) {
 		diags_print(stderr, &d);

@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 
 static int compile(const struct master_config *m, const struct host_info *h,
-		   const struct instance *in, bool command, const char *term,
+		   const struct instance *in, const char *term,
 		   const char *init_file, bool standalone, struct buf *conf, struct diags *d)
 {
 	size_t before = diags_count(d);
@@ -44,7 +44,6 @@ static int compile(const struct master_config *m, const struct host_info *h,
 				       ok;
 			       }),
 		.term = term,
-		.command = command,
 		.image_resolv_conf = image_file_kind(in->image_root, "/etc/resolv.conf"),
 		.image_hosts = image_file_kind(in->image_root, "/etc/hosts"),
 		.base_template = h->base_template,
@@ -59,16 +58,16 @@ static int compile(const struct master_config *m, const struct host_info *h,
 }
 
 int compile_instance(const struct master_config *m, const struct host_info *h,
-		     const struct instance *in, bool command, const char *term,
+		     const struct instance *in, const char *term,
 		     const char *init_file, struct buf *conf, struct diags *d)
 {
-	return compile(m, h, in, command, term, init_file, false, conf, d);
+	return compile(m, h, in, term, init_file, false, conf, d);
 }
 
 int compile_instance_standalone(const struct master_config *m, const struct host_info *h,
 				const struct instance *in, struct buf *conf, struct diags *d)
 {
-	return compile(m, h, in, false, NULL, NULL, true, conf, d);
+	return compile(m, h, in, NULL, NULL, true, conf, d);
 }
 
 char *sandbox_stdio_log(const struct master_config *m, const struct sandbox_config *s)

@@ -18,7 +18,7 @@ struct lxc_container;
 
 /* Image facts, mount target checks and lxcconf_render in one step. */
 int compile_instance(const struct master_config *m, const struct host_info *h,
-		     const struct instance *in, bool command, const char *term,
+		     const struct instance *in, const char *term,
 		     const char *init_file, struct buf *conf, struct diags *d);
 
 /* The same for a container lxc-start runs with no lithos around (the

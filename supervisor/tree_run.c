@@ -80,7 +80,7 @@ void tree_free_wants(struct tree *t)
 static int compile_want(struct tree *t, struct want *w, struct diags *d)
 {
 	char *init = knot_file(t, w->in.lxc_name, "init");
-	int r = compile_instance(&t->setup.master, &t->host, &w->in, false, NULL, init, &w->conf, d);
+	int r = compile_instance(&t->setup.master, &t->host, &w->in, NULL, init, &w->conf, d);
 	free(init);
 	return r;
 }

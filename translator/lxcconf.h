@@ -37,9 +37,6 @@ struct lxc_facts {
 				     * container's init pid (NULL: nowhere) */
 	bool devfs_ready;           /* devfs-dir was prepared by lithos_mkdev */
 	const char *term;           /* TERM passed to commands, NULL for daemons */
-	bool command;               /* compiled for lithos_cmd (which gives LXC
-				     * a log in memory at start and prints it
-				     * on failure) */
 	enum image_file image_resolv_conf; /* /etc/resolv.conf in the image */
 	enum image_file image_hosts;       /* /etc/hosts in the image */
 	const char *base_template;  /* text of templates/base.conf */

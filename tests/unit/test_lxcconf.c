@@ -91,7 +91,6 @@ static int render_case(const char *dir, const char *case_name, enum cgroup_versi
 				.state_dir = state,
 				.stdio_log = "/var/log/lithos/stderr/demo.log",
 				.term = cmd_pid ? "xterm" : NULL,
-				.command = cmd_pid != 0,
 				.image_resolv_conf = IMAGE_FILE_REGULAR,
 				.image_hosts = IMAGE_FILE_REGULAR,
 				.base_template = "# (templates/base.conf)\n",
