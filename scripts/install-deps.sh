@@ -18,8 +18,9 @@ PACKAGES=(
 	musl-tools
 	# test images and containers
 	busybox-static uidmap iproute2 bridge-utils
-	# test helpers (secrets compatibility, ssh keys, a delayed system call)
-	python3 python3-nacl openssh-client strace
+	# test helpers (secrets compatibility, ssh keys, a delayed system call,
+	# a btrfs runtime directory in t0413)
+	python3 python3-nacl openssh-client strace btrfs-progs
 	# fuzzer (libFuzzer)
 	clang libclang-rt-14-dev
 )

@@ -15,7 +15,15 @@
 
 /* Process `pid` holds the exclusive flock on fd's file (/proc/locks: a
  * flock lock shows the pid that took it; lithos_tree takes its own, and
- * keeps its pid across the re-exec of a reload). */
+ * keeps its pid across the re-exec of a reload).  The file is matched by
+ * its inode, and by its device where that agrees: /proc/locks prints the
+ * superblock's s_dev, fstat the filesystem's getattr st_dev, and the two
+ * differ on btrfs (st_dev is the subvolume's anonymous device, even for
+ * the top-level one), where a device match would judge every running tree
+ * a stale pid file.  So a WRITE lock of `pid` on an inode of that number
+ * counts on any device: the pid is the one master.pid names (pinned by a
+ * pidfd), and one that is reused would have to hold an exclusive flock on
+ * another file with the same inode number to pass. */
 static bool holds_flock(int fd, int pid)
 {
 	struct stat st;
@@ -23,21 +31,25 @@ static bool holds_flock(int fd, int pid)
 	if (!f)
 		return false;
 	char line[256];
-	bool found = false;
-	while (!found && fgets(line, sizeof(line), f)) {
+	bool same_dev = false, other_dev = false;
+	while (!same_dev && fgets(line, sizeof(line), f)) {
 		char mode[16], type[16];
 		int lpid;
 		unsigned maj, min;
 		unsigned long long ino;
 		/* "1: FLOCK  ADVISORY  WRITE PID MAJ:MIN:INODE 0 EOF"; a
 		 * waiter's line ("1: -> FLOCK ...") does not match */
-		found = sscanf(line, "%*d: FLOCK %15s %15s %d %x:%x:%llu", mode, type, &lpid, &maj,
-			       &min, &ino) == 6 &&
-			!strcmp(type, "WRITE") && lpid == pid && maj == major(st.st_dev) &&
-			min == minor(st.st_dev) && ino == (unsigned long long)st.st_ino;
+		if (sscanf(line, "%*d: FLOCK %15s %15s %d %x:%x:%llu", mode, type, &lpid, &maj, &min,
+			   &ino) != 6 ||
+		    strcmp(type, "WRITE") || lpid != pid || ino != (unsigned long long)st.st_ino)
+			continue;
+		if (maj == major(st.st_dev) && min == minor(st.st_dev))
+			same_dev = true;
+		else
+			other_dev = true;
 	}
 	fclose(f);
-	return found;
+	return same_dev || other_dev;
 }
 
 int tree_signal(const char *runtime_dir, int sig, char **why)

@@ -4,7 +4,7 @@
 # RUNTIME/master.pid only if that process holds the lock on the file (a
 # running lithos_tree does), through a pidfd opened before that check (a
 # pid reused after it gets nothing); lithos_restore sends SIGUSR1 the same
-# way (tree_signal in translator/util.c), with --discard and after leaving
+# way (tree_signal in supervisor/treesignal.c), with --discard and after leaving
 # a restore request.  Stand-ins (python3, no tree, no container) hold or do
 # not hold the lock:
 # - no pid file: exit 3, "no pid";
@@ -20,6 +20,11 @@
 #   a restore (--no-wait) send it SIGUSR1, the restore after writing its
 #   request.
 # lithos_ps says the tree runs only in the last case.
+# The last case again with the runtime directory on btrfs (a loop image):
+# there fstat's st_dev of master.pid (the subvolume's anonymous device)
+# is not the device /proc/locks prints (the superblock's), and a check
+# that wanted both equal took the tree for a stale pid file; skipped
+# without mkfs.btrfs (btrfs-progs), btrfs or loop devices.
 # The restore points need a working criu (lithos_restore checks it before
 # it signals); they are skipped without one.
 # The real tree's reload through lithos_switch: t0404, t0603, t0607.
@@ -190,6 +195,38 @@ fi
 ok "$(alive "$TP" && [ ! -e "$T/tree.got" ]; echo $?)" "it still runs (no SIGQUIT)"
 kill "$TP"
 wait "$TP" 2>/dev/null
+
+# ---- a "tree" whose runtime directory is on btrfs
+BTRFS_WHY=
+if ! command -v mkfs.btrfs >/dev/null; then
+	BTRFS_WHY="no mkfs.btrfs (btrfs-progs)"
+elif ! truncate -s 128M "$T/btrfs.img" || ! mkfs.btrfs -q -f "$T/btrfs.img" >/dev/null 2>&1; then
+	BTRFS_WHY="mkfs.btrfs of a 128M image failed"
+elif ! mount -o loop -t btrfs "$T/btrfs.img" "$T/run" 2>"$T/merr"; then
+	BTRFS_WHY="cannot mount a btrfs loop image: $(cat "$T/merr")"
+fi
+if [ -z "$BTRFS_WHY" ]; then
+	standin tree lock write
+	TP=$SPID
+	fdev=$("$PY" -c 'import os, sys; d = os.stat(sys.argv[1]).st_dev; print("%02x:%02x" % (os.major(d), os.minor(d)))' "$PIDFILE")
+	ldev=$(awk -v p="$TP" '$2 == "FLOCK" && $5 == p { split($6, a, ":"); print a[1] ":" a[2] }' /proc/locks)
+	ok "$([ -n "$ldev" ] && [ "$fdev" != "$ldev" ]; echo $?)" \
+		"btrfs: master.pid's st_dev ($fdev) is not the device of its lock in /proc/locks ($ldev)"
+	like "$("$top_builddir/lithos_ps" -C "$MASTER" --json)" "^\{\"tree_pid\":$TP,\"tree_running\":true," \
+		"lithos_ps, btrfs: the file names the lock holder: the tree runs"
+	switch
+	is "$rc" 0 "btrfs: the file names the lock holder: exit 0" || diag "$err"
+	for i in $(seq 50); do [ -e "$T/tree.got" ] && break; sleep 0.1; done
+	is "$(cat "$T/tree.got" 2>/dev/null)" "quit" "btrfs: the lock holder got SIGQUIT"
+	wait "$TP" 2>/dev/null
+	umount "$T/run"
+else
+	for d in "st_dev is not the lock's device" "lithos_ps: the tree runs" "exit 0" "the lock holder got SIGQUIT"; do
+		skip "btrfs: $d" "$BTRFS_WHY"
+	done
+fi
+rm -f "$T/btrfs.img"
+
 cmp -s "$ETC/processes/s.yaml" "$T/new.yaml"
 ok $? "the config was installed every time"
 done_testing
