@@ -190,7 +190,10 @@ int main(int argc, char **argv)
 		return EXIT_FAILED;
 	}
 	free(text);
-	/* the request replaces a checkpoint marker of this host */
+	/* the request replaces a checkpoint marker of this host: removed
+	 * before the signal, as the tree starts (and so restores) no
+	 * instance that is away; kept to be put back if the signal fails */
+	char *away_text = read_file_limited(away, 4096, NULL);
 	unlink(away);
 	/* checked again at the signal: the tree may have ended since, and its
 	 * pid been reused */
@@ -200,9 +203,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lithos_restore: cannot signal lithos_tree (%s/master.pid): %s\n",
 			m.runtime_dir, why);
 		free(why);
-		unlink(req);
+		/* as before the request: the marker back, then the request
+		 * withdrawn; lost, the marker would let a later tree start
+		 * the instance fresh while its checkpoint lives elsewhere.  A
+		 * request already gone was taken by a tree that has just
+		 * started (locked master.pid, its pid not yet written): it
+		 * restores the instance, so no marker. */
+		if (away_text && write_small_file(away, away_text) < 0)
+			fprintf(stderr, "lithos_restore: cannot put back %s: %s\n", away, strerror(errno));
+		if (unlink(req) < 0 && errno == ENOENT && away_text)
+			unlink(away);
 		return EXIT_INSTANCE;
 	}
+	free(away_text);
 	if (nowait) {
 		printf("queued restore of %s from %s (lithos_tree %d acts when the instance is configured)\n",
 		       instance, dir, (int)tree);

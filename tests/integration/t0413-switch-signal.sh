@@ -19,6 +19,11 @@
 #   (pid N)", and that process gets SIGQUIT; lithos_restore --discard and
 #   a restore (--no-wait) send it SIGUSR1, the restore after writing its
 #   request.
+# - a restore whose signal fails after the request is written (the
+#   "tree" ends during lithos_restore's `criu check`): exit 4, the request
+#   withdrawn and the instance's checkpoint marker (NAME.away) left as it
+#   was (it was removed, and the tree could later start the instance
+#   fresh while its checkpoint lives elsewhere).
 # lithos_ps says the tree runs only in the last case.
 # The last case again with the runtime directory on btrfs (a loop image):
 # there fstat's st_dev of master.pid (the subvolume's anonymous device)
@@ -195,6 +200,36 @@ fi
 ok "$(alive "$TP" && [ ! -e "$T/tree.got" ]; echo $?)" "it still runs (no SIGQUIT)"
 kill "$TP"
 wait "$TP" 2>/dev/null
+
+# ---- a restore whose signal fails after the request is written: a criu
+# ---- that kills the "tree" at `criu check` (after the first check that a
+# ---- tree runs, before the request)
+AWAY=$T/run/knots/s.x.0.away
+if [ -z "$CRIU_WHY" ]; then
+	rm -f "$REQ"
+	printf '%s\n' "$T/elsewhere" >"$AWAY"
+	standin tree lock write
+	TP=$SPID
+	mkdir -p "$T/killcriu"
+	cat >"$T/killcriu/criu" <<EOF
+#!/bin/sh
+[ "\$1" = check ] && kill -KILL $TP
+exec "$CRIU_BIN/criu" "\$@"
+EOF
+	chmod +x "$T/killcriu/criu"
+	PATH=$T/killcriu:$PATH restore --no-wait s/x.0 "$T/ckpt"
+	wait "$TP" 2>/dev/null
+	is "$rrc" 4 "lithos_restore, the tree gone before the signal: exit 4" || diag "$rout" "$rerr"
+	like "$rerr" "cannot signal lithos_tree" "it says it cannot signal the tree" || diag "$rerr"
+	ok "$([ ! -e "$REQ" ]; echo $?)" "it withdrew its restore request"
+	is "$(cat "$AWAY" 2>/dev/null)" "$T/elsewhere" "the checkpoint marker (away) is left as it was"
+	rm -f "$AWAY"
+else
+	for d in "exit 4" "it says it cannot signal the tree" "it withdrew its restore request" \
+		"the checkpoint marker (away) is left as it was"; do
+		skip "lithos_restore, the tree gone before the signal: $d" "$CRIU_WHY"
+	done
+fi
 
 # ---- a "tree" whose runtime directory is on btrfs
 BTRFS_WHY=
