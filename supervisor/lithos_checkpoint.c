@@ -156,8 +156,6 @@ int main(int argc, char **argv)
 			instance, lxc_name, h.lxc_path);
 		return EXIT_INSTANCE;
 	}
-	/* LXC's log of the instance, where a failed dump is told to look */
-	instance_log_attach(ct, h.lxc_path, lxc_name);
 	if (!lxc_config_migratable(h.lxc_path, lxc_name)) {
 		char *sb = xstrndup(instance, strcspn(instance, "/"));
 		fprintf(stderr, "lithos_checkpoint: %s cannot be checkpointed: its sandbox %s is not migratable (its lxc.conf %s/%s/config has no \"#lithos.migratable = 1\"); expected migratable: true in the sandbox config and the instance restarted with it\n",
@@ -197,6 +195,10 @@ int main(int argc, char **argv)
 	}
 	free(cpath);
 
+	/* LXC's log of the instance, where a failed dump is told to look:
+	 * only now, after every check, so a refused checkpoint touches
+	 * nothing (it creates LXCPATH/NAME/lxc.log when missing) */
+	instance_log_attach(ct, h.lxc_path, lxc_name);
 	struct migrate_opts mo;
 	memset(&mo, 0, sizeof(mo));
 	mo.directory = (char *)dir;

@@ -171,8 +171,12 @@ old_criu_refused lithos_migrate
 ok $([ ! -e "$T/mig-old" ] && echo 0 || echo 1) "lithos_migrate: its image directory was not created"
 is "$(ct_field "$(ct_ask a $N)" token)" "$TOKEN" "criu 4.1.1: the instance runs on, untouched"
 
+# (LXC's log of the instance removed first: a refused checkpoint touches
+# nothing, and made it again when it attached it before its checks)
+rm -f "$LXCPATH/$P/lxc.log"
 ct_cmd lithos_checkpoint plain/counter.0 "$T/ck4"
 is "$rc" 4 "a sandbox that is not migratable: exit 4"
+ok $([ -d "$LXCPATH/$P" ] && [ ! -e "$LXCPATH/$P/lxc.log" ] && echo 0 || echo 1) "a sandbox that is not migratable: LXC's log of the instance was not made again"
 like "$err" "migratable" "it says the sandbox is not migratable" && diag "$err"
 ok $([ -n "$(tt_app_pid $P)" ] && echo 0 || echo 1) "that instance runs on"
 
