@@ -115,7 +115,7 @@ chmod +x "$oldcriu/criu"
 old_criu_refused() {
 	is "$rc" 3 "$1 with criu 4.1.1: exit 3"
 	like "$err" "criu 4\.1\.1 is too old: lithos needs >= 4\.2 \(TCP sockets on Linux >= 6\.16" \
-		"$1: the message names 4.1.1, the minimum 4.2 and why" && diag "$err"
+		"$1: the message names 4.1.1, the minimum 4.2 and why" || diag "$err"
 	is "$(sort -u "$T/oldcriu.calls" 2>/dev/null)" "--version" "$1: criu was only asked its version"
 	rm -f "$T/oldcriu.calls"
 }

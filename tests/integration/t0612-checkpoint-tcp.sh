@@ -163,7 +163,7 @@ STOKEN=$(ct_field "$s1" token)
 is "$(ct_field "$s1" requests)" 1 "tps answers on its shared tree tcp-port" || diag "$s1"
 ct_cmd lithos_checkpoint s/tps.0 "$T/ck4"
 is "$rc" 4 "lithos_checkpoint of a daemon on a shared tree tcp-port: exit 4"
-like "$err" "listening socket 127\.0\.0\.1:$PORT3 of lithos_tree.*reuse-port: true" "it names the socket and what to set" && diag "$err"
+like "$err" "listening socket 127\.0\.0\.1:$PORT3 of lithos_tree.*reuse-port: true" "it names the socket and what to set" || diag "$err"
 ok $([ ! -e "$T/ck4" ] && echo 0 || echo 1) "no image directory was created"
 s2=$(tt_connect "$PORT3")
 is "$(ct_field "$s2" token) $(ct_field "$s2" requests)" "$STOKEN 2" "the instance runs on (same process, 2nd request)" || diag "$s2"
@@ -178,7 +178,7 @@ ct_use a
 out=$("$MIGRATE" -C "$T/a/etc/master.yaml" --to local --target-master "$T/b/etc/master.yaml" \
 	--shared-dir "$T/shared" --target-processes "$OTHERS" --source-processes "$WEB_ENTRY" s/tps.0 2>&1)
 is "$?" 4 "lithos_migrate of the daemon on the shared tcp-port: exit 4"
-like "$out" "reuse-port: true" "it passes on lithos_checkpoint's reason" && diag "$out"
+like "$out" "reuse-port: true" "it passes on lithos_checkpoint's reason" || diag "$out"
 s3=$(tt_connect "$PORT3")
 is "$(ct_field "$s3" token) $(ct_field "$s3" requests)" "$STOKEN 3" "it runs on here (same process, 3rd request)" || diag "$s3"
 is "$(ct_on b tt_init_pid $TPS)" "" "nothing runs on b"
