@@ -107,9 +107,15 @@ static int instance_dir_mark(const char *dir, const char *lithos_name, char **er
 	}
 	char *marker = xasprintf("%s/%s", dir, LITHOS_MARKER);
 	int fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	bool written = fd >= 0 && dprintf(fd, "%s\n", lithos_name) >= 0;
+	int e = errno;
+	if (fd >= 0 && close(fd) < 0 && written) {
+		written = false;
+		e = errno;
+	}
 	int rc = 0;
-	if (fd < 0 || dprintf(fd, "%s\n", lithos_name) < 0 || close(fd) < 0) {
-		*err = xasprintf("cannot write %s: %s", marker, strerror(errno));
+	if (!written) {
+		*err = xasprintf("cannot write %s: %s", marker, strerror(e));
 		rc = -1;
 	}
 	free(marker);
@@ -183,9 +189,17 @@ static int command_dir_write(const char *lxc_path, const char *name, const char 
 	if (instance_dir_mark(target, lithos_name, err) < 0)
 		goto fail;
 	fd = open(final, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0 || write_all(fd, conf, len) < 0 || close(fd) < 0) {
-		*err = xasprintf("cannot write %s: %s", final, strerror(errno));
-		fd = -1;
+	bool written = fd >= 0 && write_all(fd, conf, len) == 0;
+	int e = errno;
+	/* closed whether the write worked or not (a failed close has closed
+	 * it too) */
+	if (fd >= 0 && close(fd) < 0 && written) {
+		written = false;
+		e = errno;
+	}
+	fd = -1;
+	if (!written) {
+		*err = xasprintf("cannot write %s: %s", final, strerror(e));
 		goto fail;
 	}
 	if (symlink(target, dir) < 0 &&
