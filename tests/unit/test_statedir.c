@@ -4,6 +4,7 @@
  * below it is removed or made. */
 #include "../tap.h"
 #include "prestart.h"
+#include "tmpdir.h"
 #include "util.h"
 
 #include <errno.h>
@@ -11,33 +12,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static char tmp[256];
-
-static char *at(const char *rel)
-{
-	return xasprintf("%s/%s", tmp, rel);
-}
-
-static bool exists(const char *rel)
-{
-	char *p = at(rel);
-	struct stat st;
-	bool e = lstat(p, &st) == 0;
-	free(p);
-	return e;
-}
-
-static void put(const char *rel, const char *text)
-{
-	char *p = at(rel);
-	FILE *f = fopen(p, "w");
-	if (f) {
-		fputs(text, f);
-		fclose(f);
-	}
-	free(p);
-}
 
 static int read_cfg(struct hookcfg *h, const char *root)
 {
@@ -50,11 +24,8 @@ static int read_cfg(struct hookcfg *h, const char *root)
 
 int main(void)
 {
-	snprintf(tmp, sizeof(tmp), "%s/test_statedir.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(tmp)) {
-		printf("Bail out! mkdtemp: %s\n", strerror(errno));
+	if (tmpdir_init("test_statedir") < 0)
 		return 1;
-	}
 	chmod(tmp, 0755);
 
 	/* ---- the state dirs' parent a symlink to elsewhere, where a dir of

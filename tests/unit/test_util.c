@@ -1,6 +1,7 @@
 /* remove_tree (translator/util.c): rm -r relative to open directories,
  * never through a symlink, never into another filesystem. */
 #include "../tap.h"
+#include "tmpdir.h"
 #include "util.h"
 
 #include <errno.h>
@@ -12,40 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char tmp[256];
-
-static char *at(const char *rel)
-{
-	return xasprintf("%s/%s", tmp, rel);
-}
-
-static void put(const char *rel, const char *text)
-{
-	char *p = at(rel);
-	FILE *f = fopen(p, "w");
-	if (f) {
-		fputs(text, f);
-		fclose(f);
-	}
-	free(p);
-}
-
-static void mk(const char *rel)
-{
-	char *p = at(rel);
-	mkdir(p, 0755);
-	free(p);
-}
-
-static bool exists(const char *rel)
-{
-	char *p = at(rel);
-	struct stat st;
-	bool e = lstat(p, &st) == 0;
-	free(p);
-	return e;
-}
-
 static int rm(const char *rel)
 {
 	char *p = at(rel);
@@ -56,11 +23,8 @@ static int rm(const char *rel)
 
 int main(void)
 {
-	snprintf(tmp, sizeof(tmp), "%s/test_util.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(tmp)) {
-		printf("Bail out! mkdtemp: %s\n", strerror(errno));
+	if (tmpdir_init("test_util") < 0)
 		return 1;
-	}
 
 	/* ---- a tree with files, empty and nested dirs, a fifo ---- */
 	mk("t");
