@@ -133,6 +133,16 @@ decoy_at() {
 	"$PYTHON" - "$1" <<'PYEOF'
 import os, sys
 want = int(sys.argv[1])
+# the pid counter goes back to where it was after the decoy: left at the
+# decoy's pid, the shell's next forks would walk up through the pids of
+# this run, the tree's among them once it has exited, and bash forgets a
+# background job's status when a new child of its own takes the same pid
+# (wait then says 127)
+with open("/proc/sys/kernel/ns_last_pid") as f:
+    last = int(f.read())
+def restore():
+    with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+        f.write(str(last))
 for _ in range(500):
     with open("/proc/sys/kernel/ns_last_pid", "w") as f:
         f.write(str(want - 1))
@@ -145,8 +155,10 @@ for _ in range(500):
             os.execvp("sleep", ["sleep", "120"])
         os._exit(0)
     if pid == want:
+        restore()
         sys.exit(0)
     os.waitpid(pid, 0)
+restore()
 sys.exit(1)
 PYEOF
 }
