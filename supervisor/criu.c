@@ -204,20 +204,7 @@ char *criu_marker(const char *runtime_dir, const char *lxc_name, const char *ext
 
 int write_small_file(const char *path, const char *text)
 {
-	char *tmp = xasprintf("%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	int rc = -1;
-	if (fd >= 0) {
-		size_t len = strlen(text);
-		bool ok = write(fd, text, len) == (ssize_t)len;
-		ok = close(fd) == 0 && ok;
-		if (ok && rename(tmp, path) == 0)
-			rc = 0;
-		else
-			unlink(tmp);
-	}
-	free(tmp);
-	return rc;
+	return write_file_atomic(path, ".tmp", text, strlen(text), 0644, false);
 }
 
 char *read_first_line(const char *path)

@@ -45,30 +45,7 @@ static void usage(FILE *out)
 /* PATH gets DATA through PATH.lithos_switch.tmp (synced, renamed over) */
 static int replace_file(const char *path, const char *data, size_t len, mode_t mode)
 {
-	char *tmp = xasprintf("%s.lithos_switch.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-	size_t off = 0;
-	bool ok = fd >= 0;
-	while (ok && off < len) {
-		ssize_t w = write(fd, data + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		ok = w > 0;
-		off += w > 0 ? (size_t)w : 0;
-	}
-	if (fd >= 0 && (fsync(fd) < 0 || close(fd) < 0))
-		ok = false;
-	int saved = errno;
-	if (!ok || rename(tmp, path) < 0) {
-		if (ok)
-			saved = errno;
-		unlink(tmp);
-		free(tmp);
-		errno = saved;
-		return -1;
-	}
-	free(tmp);
-	return 0;
+	return write_file_atomic(path, ".lithos_switch.tmp", data, len, mode, true);
 }
 
 /* SIGQUIT to the running tree of RUNTIME (tree_signal: only the process

@@ -46,26 +46,11 @@ static void write_good(struct tree *t, const char *name, const struct srcset *se
 {
 	char *dir = xasprintf("%s/good", t->runtime_dir);
 	char *path = good_file(t, name);
-	char *tmp = xasprintf("%s.tmp", path);
 	size_t len;
 	char *data = srcset_serialize(set, &len);
-	int fd = -1;
-	if (mkdir_p(dir, 0700) == 0)
-		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	bool ok = fd >= 0;
-	for (size_t off = 0; ok && off < len;) {
-		ssize_t w = write(fd, data + off, len - off);
-		ok = w > 0;
-		off += ok ? (size_t)w : 0;
-	}
-	if (fd >= 0 && close(fd) < 0)
-		ok = false;
-	if (!ok || rename(tmp, path) < 0) {
+	if (mkdir_p(dir, 0700) < 0 || write_file_atomic(path, ".tmp", data, len, 0600, false) < 0)
 		log_warn("Sandbox %s: cannot keep its configs in %s for a restart after a crash: %m", name, path);
-		unlink(tmp);
-	}
 	free(data);
-	free(tmp);
 	free(path);
 	free(dir);
 }

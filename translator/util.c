@@ -369,3 +369,31 @@ char *read_file_limited(const char *path, size_t max, size_t *len_out)
 	}
 	return read_fd_limited(fd, max, len_out, false);
 }
+
+int write_file_atomic(const char *path, const char *suffix, const void *data, size_t len,
+		      unsigned mode, bool sync)
+{
+	char *tmp = xasprintf("%s%s", path, suffix);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, (mode_t)mode);
+	int err = fd < 0 ? errno : 0;
+	for (size_t off = 0; !err && off < len;) {
+		ssize_t w = write(fd, (const char *)data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			err = w < 0 ? errno : EIO;
+		else
+			off += (size_t)w;
+	}
+	if (!err && sync && fsync(fd) < 0)
+		err = errno;
+	if (fd >= 0 && close(fd) < 0 && !err)
+		err = errno;
+	if (!err && rename(tmp, path) < 0)
+		err = errno;
+	if (err && fd >= 0)
+		unlink(tmp);
+	free(tmp);
+	errno = err;
+	return err ? -1 : 0;
+}

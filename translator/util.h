@@ -76,5 +76,11 @@ char *read_file_limited(const char *path, size_t max, size_t *len_out);
  * every buffer dropped on the way (growth, errors) is zeroed first, for
  * key material.  NUL-terminated; NULL + errno on failure. */
 char *read_fd_limited(int fd, size_t max, size_t *len_out, bool wipe);
+/* Replace `path` whole: write PATH+suffix (O_NOFOLLOW, mode), fsync it
+ * when `sync`, close it (always), rename it over `path`; on any failure
+ * the temporary file is removed and `path` is untouched.  0 or -1 with
+ * the errno of the first step that failed. */
+int write_file_atomic(const char *path, const char *suffix, const void *data, size_t len,
+		      unsigned mode, bool sync);
 
 #endif

@@ -5,8 +5,8 @@
 #include "lxcrun.h"
 #include "util.h"
 #include "../tap.h"
+#include "tmpdir.h"
 
-#include <dirent.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,24 +14,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int open_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-	while (d && readdir(d))
-		n++;
-	if (d)
-		closedir(d);
-	return n;
-}
-
 int main(void)
 {
-	char base[] = "/tmp/lithos-test-lxcrun.XXXXXX";
-	if (!mkdtemp(base)) {
-		perror("mkdtemp");
+	if (tmpdir_init("test_lxcrun") < 0)
 		return 1;
-	}
+	const char *base = tmp;
 	char *lxc_path = xasprintf("%s/lxc", base), *link_dir = xasprintf("%s/run", base);
 	char conf[4096];
 	memset(conf, '#', sizeof(conf));

@@ -1,5 +1,6 @@
 /* remove_tree (translator/util.c): rm -r relative to open directories,
- * never through a symlink, never into another filesystem. */
+ * never through a symlink, never into another filesystem; write_file_atomic:
+ * a file replaced whole or not at all. */
 #include "../tap.h"
 #include "tmpdir.h"
 #include "util.h"
@@ -7,9 +8,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -140,6 +143,70 @@ int main(void)
 		free(dst);
 		is_int(rm("b"), 0, "after the umount: removed");
 		is_int(rm("bsrc"), 0, "the bind source removed");
+	}
+
+	/* ---- write_file_atomic ---- */
+	{
+		mk("w");
+		char *f = at("w/f"), *ftmp = at("w/f.tmp");
+		put("w/f", "old\n");
+		int before = open_fds();
+		is_int(write_file_atomic(f, ".tmp", "new\n", 4, 0640, true), 0, "write_file_atomic: 0");
+		char *got = read_file_limited(f, 100, NULL);
+		is_str(got, "new\n", "the file has the new text");
+		free(got);
+		struct stat st;
+		ok(stat(f, &st) == 0 && (st.st_mode & 07777) == 0640, "with the mode given (%o)", st.st_mode & 07777);
+		ok(!exists("w/f.tmp"), "no temporary file is left");
+		is_int(open_fds(), before, "no file descriptor is left open");
+
+		/* a failed write (past the file size limit): the old file stays */
+		signal(SIGXFSZ, SIG_IGN);
+		struct rlimit old, small;
+		getrlimit(RLIMIT_FSIZE, &old);
+		small = old;
+		small.rlim_cur = 2;
+		setrlimit(RLIMIT_FSIZE, &small);
+		errno = 0;
+		int r = write_file_atomic(f, ".tmp", "longer\n", 7, 0640, true);
+		int e = errno;
+		setrlimit(RLIMIT_FSIZE, &old);
+		ok(r < 0 && e == EFBIG, "a write past the file size limit: -1 EFBIG (%s)", strerror(e));
+		got = read_file_limited(f, 100, NULL);
+		is_str(got, "new\n", "the file keeps its text");
+		free(got);
+		ok(!exists("w/f.tmp"), "no temporary file is left");
+		is_int(open_fds(), before, "no file descriptor is left open");
+
+		/* a symlink where the temporary file goes is never followed */
+		put("w/target", "target\n");
+		char *tgt = at("w/target");
+		ok(symlink(tgt, ftmp) == 0, "a symlink in the temporary file's place");
+		errno = 0;
+		r = write_file_atomic(f, ".tmp", "evil\n", 5, 0640, false);
+		ok(r < 0 && errno == ELOOP, "write_file_atomic: -1 ELOOP (%s)", strerror(errno));
+		got = read_file_limited(tgt, 100, NULL);
+		is_str(got, "target\n", "the symlink's target is untouched");
+		free(got);
+		got = read_file_limited(f, 100, NULL);
+		is_str(got, "new\n", "the file keeps its text");
+		free(got);
+		is_int(open_fds(), before, "no file descriptor is left open");
+		unlink(ftmp);
+
+		/* the rename fails (the target is a non-empty dir): nothing left */
+		mk("w/dir");
+		put("w/dir/x", "x");
+		char *d = at("w/dir");
+		errno = 0;
+		r = write_file_atomic(d, ".tmp", "x", 1, 0640, false);
+		ok(r < 0 && errno == EISDIR, "over a directory: -1 EISDIR (%s)", strerror(errno));
+		ok(!exists("w/dir.tmp"), "no temporary file is left");
+		free(d);
+		free(tgt);
+		free(f);
+		free(ftmp);
+		is_int(rm("w"), 0, "the scratch dir removed");
 	}
 
 	is_int(rm("outside"), 0, "the dir outside, kept above, removed now");
