@@ -213,10 +213,11 @@ int main(int argc, char **argv)
 			fprintf(stderr, "lithos_restore: cannot put back %s: %s\n", away, strerror(errno));
 		if (unlink(req) < 0 && errno == ENOENT && away_text)
 			unlink(away);
+		free(away_text);
 		return EXIT_INSTANCE;
 	}
-	free(away_text);
 	if (nowait) {
+		free(away_text);
 		printf("queued restore of %s from %s (lithos_tree %d acts when the instance is configured)\n",
 		       instance, dir, (int)tree);
 		return 0;
@@ -238,12 +239,20 @@ int main(int argc, char **argv)
 				nanosleep(&ts, NULL);
 			}
 		}
+		/* withdrawn before the tree read it: nothing of the request
+		 * happened, so the marker comes back (a tree that read it and
+		 * then finds it withdrawn writes one of its own) */
+		if (!taken && away_text && write_small_file(away, away_text) < 0)
+			fprintf(stderr, "lithos_restore: cannot put back %s: %s\n", away, strerror(errno));
+		free(away_text);
 		if (!res) {
 			fprintf(stderr, "lithos_restore: %s: no result after %.0f s; %s\n", instance, timeout,
 				taken ? "the tree took the request but did not report (10 s more): its restore may still succeed; see lithos_ps and the tree's log"
 				      : "the request was withdrawn: is the instance in the processes config of this tree (lithos_switch)?");
 			return taken ? EXIT_UNKNOWN : EXIT_TIMEOUT;
 		}
+	} else {
+		free(away_text);
 	}
 	int rc;
 	int pid = 0;

@@ -24,6 +24,8 @@
 #   withdrawn and the instance's checkpoint marker (NAME.away) left as it
 #   was (it was removed, and the tree could later start the instance
 #   fresh while its checkpoint lives elsewhere).
+# - a restore that gets no result in --timeout (the "tree" never takes the
+#   request): exit 5, the request withdrawn and the marker put back.
 # lithos_ps says the tree runs only in the last case.
 # The last case again with the runtime directory on btrfs (a loop image):
 # there fstat's st_dev of master.pid (the subvolume's anonymous device)
@@ -228,6 +230,27 @@ else
 	for d in "exit 4" "it says it cannot signal the tree" "it withdrew its restore request" \
 		"the checkpoint marker (away) is left as it was"; do
 		skip "lithos_restore, the tree gone before the signal: $d" "$CRIU_WHY"
+	done
+fi
+
+# ---- a restore that times out: the "tree" never takes the request
+if [ -z "$CRIU_WHY" ]; then
+	rm -f "$REQ"
+	printf '%s\n' "$T/elsewhere" >"$AWAY"
+	standin tree lock write
+	TP=$SPID
+	restore --timeout 1 s/x.0 "$T/ckpt"
+	is "$rrc" 5 "lithos_restore, no result within --timeout 1: exit 5" || diag "$rout" "$rerr"
+	like "$rerr" "no result after 1 s; the request was withdrawn" "it says it withdrew the request" || diag "$rerr"
+	ok "$([ ! -e "$REQ" ]; echo $?)" "the request is gone"
+	is "$(cat "$AWAY" 2>/dev/null)" "$T/elsewhere" "the checkpoint marker (away) is put back as it was"
+	kill "$TP"
+	wait "$TP" 2>/dev/null
+	rm -f "$AWAY"
+else
+	for d in "exit 5" "it says it withdrew the request" "the request is gone" \
+		"the checkpoint marker (away) is put back as it was"; do
+		skip "lithos_restore, no result within --timeout 1: $d" "$CRIU_WHY"
 	done
 fi
 
