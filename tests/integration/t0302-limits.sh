@@ -18,10 +18,7 @@ itest_init t0302
 
 itest_image
 itest_master
-itest_sandbox s <<'EOF'
-allow-users: [1000]
-allow-groups: [1000]
-EOF
+itest_sandbox_1000 s
 
 # dd reads into one buffer of bs bytes: it holds exactly that much memory
 itest_command s eat <<'EOF'

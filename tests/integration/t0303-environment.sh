@@ -15,10 +15,7 @@ itest_init t0303
 
 itest_image
 itest_master
-itest_sandbox s <<'EOF'
-allow-users: [1000]
-allow-groups: [1000]
-EOF
+itest_sandbox_1000 s
 
 itest_command s env <<'EOF'
 kind: Command

@@ -18,10 +18,7 @@ tt_init t0402
 
 itest_image
 itest_master
-itest_sandbox s <<'EOF'
-allow-users: [1000]
-allow-groups: [1000]
-EOF
+itest_sandbox_1000 s
 for v in 1 2; do
 	tt_config stubborn$v <<EOF
 kind: Daemon

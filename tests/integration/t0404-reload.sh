@@ -25,10 +25,7 @@ tt_init t0404
 
 itest_image
 itest_master
-itest_sandbox s <<'EOF'
-allow-users: [1000]
-allow-groups: [1000]
-EOF
+itest_sandbox_1000 s
 for c in keep one two remove add; do
 	tt_config $c <<EOF
 kind: Daemon

@@ -18,10 +18,7 @@ tt_init t0406
 
 itest_image
 itest_master
-itest_sandbox s <<'EOF'
-allow-users: [1000]
-allow-groups: [1000]
-EOF
+itest_sandbox_1000 s
 tt_config victim <<'EOF'
 kind: Daemon
 user-id: 1000

@@ -19,10 +19,7 @@ tt_init t0407
 
 itest_image
 itest_master
-itest_sandbox s <<'EOF'
-allow-users: [1000]
-allow-groups: [1000]
-EOF
+itest_sandbox_1000 s
 tt_config chatty <<'EOF'
 kind: Daemon
 user-id: 1000

@@ -28,10 +28,7 @@ tt_init t0410
 
 itest_image
 itest_master
-itest_sandbox s <<'EOF'
-allow-users: [1000]
-allow-groups: [1000]
-EOF
+itest_sandbox_1000 s
 rpo_config() { # VERSION
 	tt_config rpo <<EOF
 kind: Daemon

@@ -35,10 +35,7 @@ LITHOS_TREE=$T/bin/lithos_tree
 
 itest_image
 itest_master
-itest_sandbox s <<'EOF'
-allow-users: [1000]
-allow-groups: [1000]
-EOF
+itest_sandbox_1000 s
 tt_config a <<'EOF'
 kind: Daemon
 user-id: 1000

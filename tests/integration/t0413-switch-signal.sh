@@ -46,10 +46,7 @@ PY=/usr/bin/python3
 
 itest_image
 itest_master
-itest_sandbox s <<EOF
-allow-users: [1000]
-allow-groups: [1000]
-EOF
+itest_sandbox_1000 s
 itest_command s c <<'EOF'
 kind: Command
 user-id: 1000

@@ -58,10 +58,7 @@ gcc -shared -fPIC -O2 -o "$T/parkdir.so" "$T/parkdir.c" -ldl >"$T/parkdir.log" 2
 
 itest_image
 itest_master
-itest_sandbox s <<'EOF'
-allow-users: [1000]
-allow-groups: [1000]
-EOF
+itest_sandbox_1000 s
 tt_config x <<'EOF'
 kind: Daemon
 user-id: 1000

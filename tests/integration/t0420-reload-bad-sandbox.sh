@@ -113,10 +113,7 @@ mv "$T/b.cold" "$ETC/processes/b.yaml"
 cp "$ETC/processes/a.yaml" "$T/a.good"
 printf 'x:\n  kind: Daemon\n  image: t/v1\n  config: [unclosed\n' >"$ETC/processes/a.yaml"
 entry y y2 | tt_processes b
-itest_sandbox c <<'EOF'
-allow-users: [1000]
-allow-groups: [1000]
-EOF
+itest_sandbox_1000 c
 entry w w | tt_processes c
 tt_log_mark r1
 tt_quit

@@ -144,6 +144,12 @@ itest_sandbox() {
 	: >>"$ETC/processes/$1.yaml"
 }
 
+# itest_sandbox_1000 NAME: the sandbox most tests use, its processes
+# allowed uid and gid 1000 only (itest_sandbox with those two keys)
+itest_sandbox_1000() {
+	printf 'allow-users: [1000]\nallow-groups: [1000]\n' | itest_sandbox "$1"
+}
+
 # itest_command SANDBOX NAME [ENTRY-YAML] <<YAML: a Command entry NAME of
 # SANDBOX (image ${IMAGE:-t/v1}, config /config/SANDBOX.NAME.yaml) and that config,
 # read from stdin, inside the image.  ENTRY-YAML: extra keys of the entry,
