@@ -21,13 +21,14 @@ static void usage(FILE *out)
 	      "only when everything is valid.\n"
 	      "\n"
 	      "Options:\n"
-	      "  -C, --config FILE         master config (default /etc/lithos/master.yaml)\n"
+	      "  -C, --config MASTER       master config (default /etc/lithos/master.yaml)\n"
 	      "  --sandbox NAME            check only this sandbox\n"
-	      "  --alternate-config FILE   with --sandbox: check FILE as that sandbox's\n"
+	      "  --alternate-config PROCESSES\n"
+	      "                            with --sandbox: check PROCESSES as that sandbox's\n"
 	      "                            processes config instead of the installed one\n"
 	      "  --check-container FILE... check container configs alone (no lithos\n"
 	      "                            installation needed), variables included\n"
-	      "  -v, --verbose             print what was checked\n"
+	      "  -v, --verbose             print what was checked (on stderr)\n"
 	      "  -h, --help                show this help\n",
 	      out);
 }
