@@ -204,7 +204,12 @@ int main(int argc, char **argv)
 			      "state, knot pid, container init pid on the host (--json also gives the\n"
 			      "process's pid inside), uptime, restarts, failures, memory and cpu from the\n"
 			      "cgroup, and the lxc-attach command that enters it.  Containers lithos\n"
-			      "created that no tree supervises are listed as unknown.\n",
+			      "created that no tree supervises are listed as unknown.\n"
+			      "\n"
+			      "Options:\n"
+			      "  -C, --config MASTER  master config (default /etc/lithos/master.yaml)\n"
+			      "  --json               one JSON object instead of the table\n"
+			      "  -h, --help           show this help\n",
 			      stdout);
 			return 0;
 		default:
