@@ -35,12 +35,23 @@ int main(int argc, char **argv)
 			fputs("Usage: lithos_mkdev [-C MASTER]\n\n"
 			      "Create the master config's devfs-dir and mark it prepared, so that its\n"
 			      "`log` socket (for a host syslog daemon) is bound at /dev/log in every\n"
-			      "container. /dev itself stays LXC's minimal per-container /dev.\n",
+			      "container. /dev itself stays LXC's minimal per-container /dev.\n"
+			      "\n"
+			      "Options:\n"
+			      "  -C, --config MASTER  master config (default /etc/lithos/master.yaml)\n"
+			      "  -h, --help           show this help\n",
 			      stdout);
 			return 0;
 		default:
 			return 2;
 		}
+	}
+	/* a master config given without -C would otherwise prepare the
+	 * default master's devfs-dir */
+	if (optind < argc) {
+		fprintf(stderr, "lithos_mkdev: unexpected argument \"%s\"; expected only [-C MASTER]\n",
+			argv[optind]);
+		return 2;
 	}
 	struct master_config m;
 	struct diags d = { 0 };
