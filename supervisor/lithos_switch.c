@@ -33,12 +33,13 @@ static void usage(FILE *out)
 	      "2 usage, 3 installed but no running lithos_tree was signalled.\n"
 	      "\n"
 	      "Options:\n"
-	      "  -C, --master FILE  master config (default /etc/lithos/master.yaml)\n"
+	      "  -C, --master, --config FILE\n"
+	      "                     master config (default /etc/lithos/master.yaml)\n"
 	      "      --save-previous FILE  first copy the installed config to FILE (mode\n"
 	      "                     0600); FILE is removed when none is installed\n"
 	      "      --remove       remove the installed config of SANDBOX (it then runs\n"
 	      "                     nothing) and signal the tree\n"
-	      "  -h, --help      show this help\n",
+	      "  -h, --help         show this help\n",
 	      out);
 }
 
