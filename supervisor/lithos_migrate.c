@@ -56,9 +56,10 @@ static void usage(FILE *out)
 	      "restore fails, the instance is restored here again (docs/migration.md).\n"
 	      "\n"
 	      "Options:\n"
-	      "  -C, --master FILE       this host's master config (default /etc/lithos/master.yaml)\n"
+	      "  -C, --master, --config FILE\n"
+	      "                          this host's master config (default /etc/lithos/master.yaml)\n"
 	      "      --to HOST           the target, reached with SSH HOST; \"local\": this machine\n"
-	      "      --ssh COMMAND       the ssh command, split at spaces (default \"ssh\")\n"
+	      "      --ssh COMMAND       the ssh command, split by the shell (default \"ssh\")\n"
 	      "      --target-master FILE  the target's master config (default: the same path)\n"
 	      "      --target-bin DIR    where the lithos commands are on the target (default:\n"
 	      "                          PATH there)\n"
@@ -71,15 +72,17 @@ static void usage(FILE *out)
 	      "                          the same path: no copy\n"
 	      "      --dir DIR           where the images go here (default RUNTIME/migrate)\n"
 	      "      --target-dir DIR    where they go on the target (default: as here)\n"
-	      "      --timeout SECS      for the restore on the target (default 60)\n"
+	      "      --timeout SECS      for the restore on the target, and here after a\n"
+	      "                          failure (default 60)\n"
 	      "      --keep-images       do not remove the images afterwards\n"
 	      "  -h, --help              show this help\n"
 	      "\n"
-	      "Exit status: 0 migrated, 1 failed and the instance runs here again,\n"
-	      "2 usage, 3 criu missing or unusable here, 4 not a running migratable\n"
-	      "instance, or lithos_checkpoint refused it (nothing was done), 6 failed\n"
-	      "and the restore here failed too, or the target's restore did not report\n"
-	      "in time and may still succeed (not restored here; images kept).\n",
+	      "Exit status: 0 migrated, 1 failed and the instance runs here again (or\n"
+	      "the checkpoint failed and it runs on), 2 usage, 3 criu missing or\n"
+	      "unusable here, 4 not a running migratable instance, or lithos_checkpoint\n"
+	      "refused it (nothing was done), 6 failed and the restore here failed too,\n"
+	      "or the target's restore did not report in time and may still succeed\n"
+	      "(not restored here; images kept).\n",
 	      out);
 }
 
