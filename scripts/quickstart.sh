@@ -21,8 +21,11 @@
 #    tree keeps running afterwards; the last lines say how to stop it.
 #
 # Idempotent: rerunning rebuilds the image and reinstalls the configs.
-# Nothing outside /etc/lithos-example, /var/lib/lithos-example and the
-# checkout is written (besides packages and /etc/subuid, /etc/subgid).
+# Nothing outside /etc/lithos-example, /var/lib/lithos-example, the example
+# tree's /run/lithos-example and /var/log/lithos-example, and the checkout
+# is written (besides packages, /etc/subuid, /etc/subgid and what
+# prepare-host.sh installs: CRIU in /opt/lithos-criu, an sshd for the tests
+# in /opt/lithos-test-sshd).
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
