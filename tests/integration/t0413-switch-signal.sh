@@ -124,6 +124,16 @@ switch
 is "$rc" 3 "no pid file: exit 3"
 like "$err" "no lithos_tree to signal \($(re "$PIDFILE")\): no pid$" "it says there is no pid" || diag "$err"
 
+# the sandbox's config-file names the processes config lithos_switch
+# installs: processes-dir/other.yaml, not processes-dir/o.yaml
+printf 'config-file: other.yaml\nallow-users: [1000]\nallow-groups: [1000]\n' | itest_sandbox o
+printf 'c:\n  kind: Command\n  image: t/v1\n  config: /config/s.c.yaml\n' >"$T/new-o.yaml"
+"$LITHOS_SWITCH" --master "$MASTER" o "$T/new-o.yaml" >"$T/out" 2>"$T/err"
+is "$?" 3 "sandbox with config-file: other.yaml, no pid file: exit 3" || diag_file "$T/err"
+is "$(cat "$ETC/processes/other.yaml" 2>&1)" "$(cat "$T/new-o.yaml")" \
+	"config-file: other.yaml: lithos_switch installed processes-dir/other.yaml"
+is "$(wc -c <"$ETC/processes/o.yaml")" 0 "config-file: other.yaml: processes-dir/o.yaml left as it was (empty)"
+
 # ---- stale: the file names a live process, nobody holds the lock
 standin victim
 V=$SPID
