@@ -5,6 +5,9 @@
 #   that it killed it; changed (new config) it is likewise stopped after
 #   3 s and then started with the new config; at tree shutdown (SIGTERM)
 #   the tree waits for it the same 3 s and then exits;
+# - a reload (SIGQUIT) 1.5 s into stubborn's kill wait neither restarts
+#   the wait nor sends a second SIGTERM (lithos 0.18.4): it dies 3 s after
+#   the first reload, having got one SIGTERM;
 # - "polite" (sleep, dies on SIGTERM), kill-timeout 3: dies at once in each
 #   of these cases;
 # - deaths after our SIGTERM are not failures: lithos_ps and the metrics
@@ -25,7 +28,7 @@ kind: Daemon
 user-id: 1000
 group-id: 1000
 executable: /bin/sh
-arguments: [-c, "trap '' TERM; echo stubborn up; while :; do sleep 0.1; done"]
+arguments: [-c, "trap 'echo stubborn got TERM' TERM; echo stubborn up; while :; do sleep 0.1; done"]
 environ: {PATH: /bin, VERSION: "v$v"}
 kill-timeout: 3
 restart-timeout: 0
@@ -117,13 +120,45 @@ is "$(tt_metric containers failures)" 0 "metrics: deaths after our SIGTERM are n
 is "$(tt_leftovers $NAMES | grep -v -e '^process: .*lithos_tree -C' -e '^pid file: ')" "" \
 	"removed instances left nothing behind while the tree runs"
 
+# ---- a reload during the kill wait: the wait goes on, no second SIGTERM
+procs stubborn1 ""
+tt_quit
+ok $? "reload with stubborn alone"
+tt_wait_for 15 '[ "$(grep -c "stubborn up" "$STDIO_LOG_DIR/s.log")" -ge 3 ]'
+ok $? "stubborn runs again (its trap is set)"
+app=$(tt_app_pid s.stubborn.0)
+terms0=$(grep -c "stubborn got TERM" "$STDIO_LOG_DIR/s.log")
+procs "" ""
+tt_log_mark reload-in-wait
+t0=$(tt_now)
+tt_quit
+ok $? "reload without stubborn"
+# the second reload lands in the middle of the 3 s wait (the sleep only
+# places it there; what is asserted is when stubborn dies)
+sleep 1.5
+tt_quit
+ok $? "a second reload 1.5 s into the kill wait"
+tt_wait_gone 10 "$app"
+dt=$(echo "$(tt_now) - $t0" | bc)
+diag "stubborn died $dt s after the first SIGQUIT, with a second one 1.5 s in"
+ok $(tt_float "$dt >= 2.9 && $dt < 4.4" && echo 0 || echo 1) \
+	"the reload in the kill wait did not restart it: stubborn died 3 s after the first SIGQUIT (got $dt s; a restarted wait gives >= 4.5)"
+tt_wait_for 5 '[ "$(grep -c "stubborn got TERM" "$STDIO_LOG_DIR/s.log")" -gt "$terms0" ]'
+is "$(($(grep -c "stubborn got TERM" "$STDIO_LOG_DIR/s.log") - terms0))" 1 \
+	"stubborn got exactly one SIGTERM across the two reloads"
+like "$(tt_log_since reload-in-wait)" 'Killing s/stubborn\.0: still alive 3\.0s after SIGTERM' \
+	"the tree logs that it killed stubborn after 3 s"
+is "$(tt_log_since reload-in-wait | grep -c 'Stopping s/stubborn\.0')" 1 "the tree logs one stop of stubborn (SIGTERM once)"
+tt_wait_running 0 10
+ok $? "lxc-ls: nothing runs"
+
 # ---- tree shutdown waits for the kill-timeout
 procs stubborn1 polite
 tt_quit
 ok $? "reload with both again"
 tt_wait_running 2 15 '[ -n "$(tt_app_pid s.stubborn.0)" ] && [ -n "$(tt_app_pid s.polite.0)" ]'
 ok $? "lxc-ls: both run again"
-tt_wait_for 10 '[ "$(grep -c "stubborn up" "$STDIO_LOG_DIR/s.log")" -ge 3 ]'
+tt_wait_for 10 '[ "$(grep -c "stubborn up" "$STDIO_LOG_DIR/s.log")" -ge 4 ]'
 f0=$(tt_ps s/stubborn.0 failures)
 tt_log_mark shutdown
 tt_stop_tree TERM
@@ -135,10 +170,10 @@ like "$(tt_log_since shutdown)" 'Killing s/stubborn\.0: still alive 3\.0s after 
 	"the tree logs that it killed stubborn at shutdown"
 is "$f0" 0 "lithos_ps showed no failure of stubborn"
 is "$(tt_nrunning)" 0 "lxc-ls: nothing runs after the tree stopped"
-is "$(tt_metric containers deaths)" 5 "metrics after the stop: 5 deaths"
+is "$(tt_metric containers deaths)" 6 "metrics after the stop: 6 deaths"
 is "$(tt_metric containers failures)" 0 "metrics after the stop: no failure"
 is "$(tt_prom lithos_containers_failures_total '{}')" 0 "Prometheus file: no failure"
-is "$(tt_prom lithos_containers_deaths_total '{}')" 5 "Prometheus file: 5 deaths"
+is "$(tt_prom lithos_containers_deaths_total '{}')" 6 "Prometheus file: 6 deaths"
 like "$(stdio_log s)" '\[lithos\] s/stubborn\.0: exited with 137' "the stdio log has stubborn's death (SIGKILL)"
 like "$(stdio_log s)" '\[lithos\] s/polite\.0: exited with 143' "the stdio log has polite's death (SIGTERM)"
 tt_check_clean "after SIGTERM" $NAMES
