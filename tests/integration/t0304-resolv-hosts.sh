@@ -5,7 +5,9 @@
 # and the mount rules: auto mounts only over a regular file and only with
 # content, an image whose file is a symlink is left alone with auto, refused
 # (exit 121, nothing left behind) with mount: true, mount: false leaves the
-# image's file.
+# image's file; hosts-file localhost and public-hostname (the host's name
+# with its address from the sandbox's hosts-file), their defaults (the
+# opposite of copy-from-host) and both set either way.
 # TAP.  Needs root, LXC and busybox-static.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -20,7 +22,8 @@ itest_master
 H=$T/host
 mkdir -p "$H"
 printf 'nameserver 10.231.0.53\nsearch lithos.test\n' >"$H/resolv.conf"
-printf '10.231.0.7 hostfile-entry\n' >"$H/hosts"
+HN=$(hostname)
+printf '10.231.0.7 hostfile-entry\n10.231.0.8 %s\n' "$HN" >"$H/hosts"
 itest_sandbox s <<EOF
 allow-users: [1000]
 allow-groups: [1000]
@@ -64,6 +67,8 @@ IMAGE_HOSTS=$(cat "$IMAGES/t/v1/etc/hosts")
 
 command defaults t/v1
 command hostsgen t/v1 "hosts-file: {copy-from-host: false}"
+command hostsnone t/v1 "hosts-file: {copy-from-host: false, localhost: false, public-hostname: false}"
+command hostsall t/v1 "hosts-file: {copy-from-host: true, localhost: true, public-hostname: true}"
 command nocopy t/v1 "resolv-conf: {copy-from-host: false}"
 command nomount t/v1 "resolv-conf: {mount: false}
 hosts-file: {mount: false}"
@@ -84,6 +89,8 @@ is "$(printf '%s\n' "$hosts" | head -1)" "10.231.0.7 hostfile-entry" "defaults: 
 like "$hosts" '^10\.231\.9\.9[[:space:]]+db\.test$' "defaults: /etc/hosts has additional-hosts db.test"
 like "$hosts" '^10\.231\.9\.10[[:space:]]+cache\.test$' "defaults: /etc/hosts has additional-hosts cache.test"
 unlike "$hosts" 'localhost' "defaults: no localhost line of ours (localhost defaults to not copy-from-host)"
+is "$(printf '%s\n' "$hosts" | grep -cxF "10.231.0.8 $HN")" 1 \
+	"defaults: the host's name only once, from the file (public-hostname defaults to not copy-from-host)"
 mounts=$(section mounts)
 like "$mounts" '^/etc/resolv.conf ro,nosuid,nodev,noexec' "defaults: /etc/resolv.conf is mounted ro,nosuid,nodev,noexec"
 like "$mounts" '^/etc/hosts ro,nosuid,nodev,noexec' "defaults: /etc/hosts is mounted ro,nosuid,nodev,noexec"
@@ -99,6 +106,26 @@ hosts=$(section hosts)
 like "$hosts" '^127\.0\.0\.1[[:space:]]+localhost$' "hosts copy-from-host false: /etc/hosts has the localhost line"
 like "$hosts" '^10\.231\.9\.9[[:space:]]+db\.test$' "hosts copy-from-host false: additional-hosts db.test"
 unlike "$hosts" 'hostfile-entry' "hosts copy-from-host false: nothing of the sandbox's hosts-file"
+is "$(printf '%s\n' "$hosts" | grep -cxF "10.231.0.8 $HN")" 1 \
+	"hosts copy-from-host false: public-hostname (default true): the host's name $HN with its address from the sandbox's hosts-file"
+
+# ---- hosts-file localhost and public-hostname false, copy-from-host false
+run_cmd s hostsnone
+ok $rc "hosts localhost and public-hostname false: exit 0" || diag_file "$T/err"
+hosts=$(section hosts)
+unlike "$hosts" 'localhost' "hosts localhost false: no localhost line"
+is "$(printf '%s\n' "$hosts" | awk -v h="$HN" '{for (i = 2; i <= NF; i++) if ($i == h) n++} END {print n + 0}')" 0 \
+	"hosts public-hostname false: no line names the host ($HN)"
+like "$hosts" '^10\.231\.9\.9[[:space:]]+db\.test$' "hosts localhost and public-hostname false: additional-hosts still there"
+
+# ---- hosts-file localhost and public-hostname true, copy-from-host true
+run_cmd s hostsall
+ok $rc "hosts localhost and public-hostname true with copy-from-host: exit 0" || diag_file "$T/err"
+hosts=$(section hosts)
+is "$(printf '%s\n' "$hosts" | head -1)" "10.231.0.7 hostfile-entry" "hosts all three true: the sandbox's hosts-file first"
+like "$hosts" '^127\.0\.0\.1[[:space:]]+localhost$' "hosts localhost true with copy-from-host: the localhost line"
+is "$(printf '%s\n' "$hosts" | grep -cxF "10.231.0.8 $HN")" 2 \
+	"hosts public-hostname true with copy-from-host: the host's name line twice (the file's and ours)"
 
 # ---- resolv-conf copy-from-host: false: nothing to mount, auto leaves the image's
 run_cmd s nocopy
