@@ -275,6 +275,18 @@ int cgroup_cleanup(const char *cgroup_name, const char *lxc_name, bool after_cle
 	return remaining;
 }
 
+bool devfs_ready(const char *devfs_dir)
+{
+	if (!devfs_dir)
+		return false;
+	if (!strcmp(devfs_dir, "/dev"))
+		return true;
+	char *mk = xasprintf("%s/.lithos-devfs", devfs_dir);
+	bool ok = access(mk, F_OK) == 0;
+	free(mk);
+	return ok;
+}
+
 char *instance_state_dir(const struct master_config *m, const char *lxc_name)
 {
 	return xasprintf("%s/%s", m->state_dir, lxc_name);

@@ -43,6 +43,11 @@ bool check_mount_targets(const struct container_config *cc, const char *image_ro
  * one hierarchy first, and in all only when something is left there. */
 int cgroup_cleanup(const char *cgroup_name, const char *lxc_name, bool after_clean_stop);
 
+/* Whether containers get devfs-dir/log at /dev/log: devfs-dir is /dev
+ * (the host's own /dev/log, as the lithos FAQ suggests for syslog), or was
+ * prepared by lithos_mkdev (its .lithos-devfs marker). */
+bool devfs_ready(const char *devfs_dir);
+
 /* The state dir of an instance on the host. */
 char *instance_state_dir(const struct master_config *m, const char *lxc_name);
 

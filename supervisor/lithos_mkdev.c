@@ -7,7 +7,8 @@
  * input(type="imuxsock" Socket="/var/lib/lithos/dev/log")) and containers
  * log to /dev/log.  This command creates the directory and marks it as
  * prepared; containers then get devfs-dir/log bound at /dev/log when it
- * exists. */
+ * exists.  devfs-dir: /dev (the FAQ's "not recommended" alternative) needs
+ * no preparing: containers get the host's /dev/log, when it exists. */
 #include "config.h"
 #include "util.h"
 
@@ -60,7 +61,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (!strcmp(m.devfs_dir, "/dev")) {
-		printf("devfs-dir is /dev: nothing to prepare\n");
+		printf("devfs-dir is /dev: nothing to prepare; containers get the host's /dev/log\n");
 		return 0;
 	}
 	if (mkdir_p(m.devfs_dir, 0755) < 0) {

@@ -35,14 +35,7 @@ static int compile(const struct master_config *m, const struct host_info *h,
 		.state_dir = state,
 		.stdio_log = log,
 		.init_file = init_file,
-		.devfs_ready = access(m->devfs_dir, F_OK) == 0 &&
-			       strcmp(m->devfs_dir, "/dev") != 0 &&
-			       ({
-				       char *mk = xasprintf("%s/.lithos-devfs", m->devfs_dir);
-				       bool ok = access(mk, F_OK) == 0;
-				       free(mk);
-				       ok;
-			       }),
+		.devfs_ready = devfs_ready(m->devfs_dir),
 		.term = term,
 		.image_resolv_conf = image_file_kind(in->image_root, "/etc/resolv.conf"),
 		.image_hosts = image_file_kind(in->image_root, "/etc/hosts"),

@@ -208,11 +208,8 @@ static void global_inputs(struct tree *t, crypto_generichash_state *st)
 	h_str(st, h->userns_template);
 	h_str(st, h->devices_template);
 	h_str(st, t->knots_dir);
-	const char *devfs = t->setup.master.devfs_dir;
-	char *mk = devfs ? xasprintf("%s/.lithos-devfs", devfs) : NULL;
-	int dv[2] = { devfs && access(devfs, F_OK) == 0, mk && access(mk, F_OK) == 0 };
-	free(mk);
-	h_bytes(st, dv, sizeof(dv));
+	int dv = devfs_ready(t->setup.master.devfs_dir);
+	h_bytes(st, &dv, sizeof(dv));
 }
 
 /* Every field of a process entry (keep in step with struct process_entry). */

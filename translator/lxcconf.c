@@ -386,8 +386,9 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 	if (f->devfs_ready) {
 		/* /dev stays LXC's minimal autodev (binding a whole devfs-dir
 		 * would share one ptmx between containers); what devfs-dir adds
-		 * is the syslog socket of the FAQ: devfs-dir/log at /dev/log */
-		buf_puts(out, "# /dev/log from devfs-dir (prepared by lithos_mkdev)\n");
+		 * is the syslog socket of the FAQ: devfs-dir/log at /dev/log
+		 * (devfs-dir: /dev: the host's own /dev/log) */
+		buf_puts(out, "# /dev/log from devfs-dir (prepared by lithos_mkdev, or /dev)\n");
 		buf_puts(out, "lxc.mount.entry = ");
 		put_fstab(out, m->devfs_dir);
 		buf_puts(out, "/log dev/log none bind,create=file,optional 0 0\n\n");

@@ -118,14 +118,15 @@ itest_image() {
 
 # itest_master [YAML-LINES]: master.yaml with this script's own dirs; extra
 # lines (arguments) are appended.  ITEST_LXC_PATH=default leaves lxc-path
-# out; ITEST_CGROUP_NAME overrides cgroup-name (e.g. null).
+# out; ITEST_CGROUP_NAME overrides cgroup-name (e.g. null), ITEST_DEVFS_DIR
+# devfs-dir.
 itest_master() {
 	{
 		echo "sandboxes-dir: ./sandboxes"
 		echo "processes-dir: ./processes"
 		echo "runtime-dir: $T/run"
 		echo "default-log-dir: $T/log"
-		echo "devfs-dir: $T/no-devfs"
+		echo "devfs-dir: ${ITEST_DEVFS_DIR:-$T/no-devfs}"
 		[ "${ITEST_LXC_PATH:-}" = default ] || echo "lxc-path: $LXCPATH"
 		echo "cgroup-name: ${ITEST_CGROUP_NAME:-$CGNAME}"
 		echo "cgroup-controllers: [name, cpu, cpuacct, memory]"
