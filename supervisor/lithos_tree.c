@@ -218,10 +218,19 @@ static void reload(struct tree *t)
 		return;
 	}
 	fcntl(t->lock_fd, F_SETFD, 0);
+	/* ours go first, right after argv[0]: after a "--" in the command
+	 * line they would be operands (a usage error, exit 2, in the new
+	 * image) */
 	struct strlist args = { 0 };
 	struct pos p0 = { 0, 0 };
+	char *lockarg = xasprintf("%d", t->lock_fd);
+	strlist_push(&args, t->argv[0], p0);
+	strlist_push(&args, "--reexec-state", p0);
+	strlist_push(&args, state, p0);
+	strlist_push(&args, "--lock-fd", p0);
+	strlist_push(&args, lockarg, p0);
 	bool skip = false;
-	for (char **a = t->argv; *a; a++) {
+	for (char **a = t->argv + 1; *a; a++) {
 		if (skip) {
 			skip = false;
 			continue;
@@ -233,11 +242,6 @@ static void reload(struct tree *t)
 		}
 		strlist_push(&args, *a, p0);
 	}
-	char *lockarg = xasprintf("%d", t->lock_fd);
-	strlist_push(&args, "--reexec-state", p0);
-	strlist_push(&args, state, p0);
-	strlist_push(&args, "--lock-fd", p0);
-	strlist_push(&args, lockarg, p0);
 	char **argv = xcalloc(args.n + 1, sizeof(*argv));
 	memcpy(argv, args.v, args.n * sizeof(*argv));
 	tree_metrics_close(t);
