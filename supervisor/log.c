@@ -12,6 +12,7 @@ static int log_fd = 2;
 static int log_lvl = LOG_LVL_WARN;
 static bool use_syslog;
 static char *log_path;
+static char *log_ident; /* openlog keeps the pointer: ours, not the caller's */
 
 static const char *const names[] = { "error", "warn", "info", "debug", "trace" };
 
@@ -75,7 +76,10 @@ void log_setup(const char *file, const char *facility, const char *ident, int le
 	log_path = NULL;
 	if (facility) {
 		use_syslog = true;
-		openlog(ident ? ident : "lithos", LOG_PID | LOG_NDELAY, facility_code(facility));
+		char *old = log_ident;
+		log_ident = xstrdup(ident ? ident : "lithos");
+		openlog(log_ident, LOG_PID | LOG_NDELAY, facility_code(facility));
+		free(old);
 		return;
 	}
 	use_syslog = false;
