@@ -181,7 +181,7 @@ struct volume {
 	enum volume_kind kind;
 	char *path;            /* Readonly/Persistent: virtual path; Statedir: subdir */
 	bool mkdir;
-	uint32_t mode;         /* Persistent/Statedir default 0755, Tmpfs 01777 */
+	uint32_t mode;         /* Persistent/Statedir default 0700, Tmpfs 0766 */
 	uint32_t user, group;
 	uint64_t size;         /* Tmpfs; default 100 MiB */
 };
