@@ -155,12 +155,17 @@ void tree_metric_flush(struct tree *t)
 {
 	if (!M.ok)
 		return;
-	int64_t running = 0, queue = 0;
+	int64_t running = 0, queue = 0, unknown = 0;
 	for (size_t i = 0; i < M.n_groups; i++)
 		*li(M.groups[i].running) = 0;
 	for (size_t i = 0; i < t->n_children; i++) {
 		const struct child *c = &t->children[i];
-		if (c->state == CH_RUNNING && c->proc_down) {
+		if (c->state == CH_RUNNING && !c->wanted) {
+			/* its entry is gone from the configs: being killed
+			 * (chapter 6: containers.unknown, and in the queue) */
+			unknown++;
+			queue++;
+		} else if (c->state == CH_RUNNING && c->proc_down) {
 			queue++; /* restart-process-only: waiting to restart in place */
 		} else if (c->state == CH_RUNNING) {
 			running++;
@@ -174,7 +179,7 @@ void tree_metric_flush(struct tree *t)
 		}
 	}
 	*li(M.c_running) = running;
-	*li(M.c_unknown) = 0;
+	*li(M.c_unknown) = unknown;
 	*li(M.queue) = queue;
 	*li(M.containers) = (int64_t)t->n_wants;
 	*li(M.sandboxes) = (int64_t)t->setup.n_sandboxes;

@@ -7,7 +7,8 @@
 #   the tree waits for it the same 3 s and then exits;
 # - a reload (SIGQUIT) 1.5 s into stubborn's kill wait neither restarts
 #   the wait nor sends a second SIGTERM (lithos 0.18.4): it dies 3 s after
-#   the first reload, having got one SIGTERM;
+#   the first reload, having got one SIGTERM; meanwhile the metrics count
+#   it as containers.unknown (chapter 6), not running;
 # - "polite" (sleep, dies on SIGTERM), kill-timeout 3: dies at once in each
 #   of these cases;
 # - deaths after our SIGTERM are not failures: lithos_ps and the metrics
@@ -138,6 +139,9 @@ ok $? "reload without stubborn"
 sleep 1.5
 tt_quit
 ok $? "a second reload 1.5 s into the kill wait"
+tt_wait_for 2 '[ "$(tt_metric containers unknown)" = 1 ]'
+is "$(tt_metric containers unknown) $(tt_metric containers running) $(tt_metric master queue)" "1 0 1" \
+	"metrics in the kill wait: stubborn, no longer configured, is containers.unknown, not running, and in the queue"
 tt_wait_gone 10 "$app"
 dt=$(echo "$(tt_now) - $t0" | bc)
 diag "stubborn died $dt s after the first SIGQUIT, with a second one 1.5 s in"
@@ -149,6 +153,8 @@ is "$(($(grep -c "stubborn got TERM" "$STDIO_LOG_DIR/s.log") - terms0))" 1 \
 like "$(tt_log_since reload-in-wait)" 'Killing s/stubborn\.0: still alive 3\.0s after SIGTERM' \
 	"the tree logs that it killed stubborn after 3 s"
 is "$(tt_log_since reload-in-wait | grep -c 'Stopping s/stubborn\.0')" 1 "the tree logs one stop of stubborn (SIGTERM once)"
+tt_wait_for 5 '[ "$(tt_metric containers unknown)" = 0 ]'
+ok $? "metrics: containers.unknown back to 0 once stubborn is dead"
 tt_wait_running 0 10
 ok $? "lxc-ls: nothing runs"
 
