@@ -1,7 +1,8 @@
 #!/bin/bash
 # t0301: identity and mounts of a real container started by lithos_cmd.
 # - uid/gid as seen inside (id) and on the host (/proc/PID/status of the
-#   running process), without and with a uid-map/gid-map;
+#   running process), without and with a uid-map/gid-map (in the sandbox,
+#   and in the container config with the sandbox allowing its outside ids);
 # - every mount's flags in the container's /proc/self/mountinfo: rootfs ro,
 #   !Readonly ro,nosuid,nodev,noexec, !Persistent and !Statedir
 #   rw,nosuid,nodev,noexec, !Tmpfs size and mode, /proc/sys and /sys ro,
@@ -35,6 +36,23 @@ allow-groups: [0-2000]
 uid-map: [{inside: 0, outside: 100000, count: 65536}]
 gid-map: [{inside: 0, outside: 100000, count: 65536}]
 writable-paths: {/rw: $H/rw-mapped}
+EOF
+# the map in the container config: allow-users/allow-groups limit its
+# outside ids (reference, allow-users)
+itest_sandbox cmapped <<EOF
+allow-users: [100000-165535]
+allow-groups: [100000-165535]
+EOF
+itest_command cmapped ident <<'EOF'
+kind: Command
+user-id: 1000
+group-id: 1000
+interactive: true
+executable: /bin/sh
+arguments: [-c, 'id; exec sleep 30']
+environ: {PATH: /bin}
+uid-map: [{inside: 0, outside: 100000, count: 65536}]
+gid-map: [{inside: 0, outside: 100000, count: 65536}]
 EOF
 
 for sb in plain mapped; do
@@ -95,6 +113,20 @@ else
 fi
 stop_cmd TERM
 is "$(head -1 "$T/bg.out")" "uid=1000(user) gid=1000(user)" "uid-map: id inside says uid=1000 gid=1000"
+
+# ---- identity with the map in the container config
+start_cmd cmapped ident
+if wait_app sleep; then
+	is "$(status_ids "$APPPID")" "Uid: 101000 101000 101000 101000
+Gid: 101000 101000 101000 101000
+Groups:" "container uid-map: the process is uid/gid 101000 on the host"
+	is "$(tr -s ' ' <"/proc/$APPPID/uid_map" | sed 's/^ //')" "0 100000 65536" "container uid-map: /proc/PID/uid_map is the container config's map"
+	is "$(tr -s ' ' <"/proc/$APPPID/gid_map" | sed 's/^ //')" "0 100000 65536" "container gid-map: /proc/PID/gid_map is the container config's map"
+else
+	ok 1 "container uid-map: container started"
+fi
+stop_cmd TERM
+is "$(head -1 "$T/bg.out")" "uid=1000(user) gid=1000(user)" "container uid-map: id inside says uid=1000 gid=1000"
 
 start_cmd mapped rootid
 if wait_app sleep; then
