@@ -8,6 +8,9 @@
 #   restart-timeout is restarted at once; killed again right after that
 #   restart, it waits until restart-timeout after its last start;
 # - a second lithos_tree on the same master config refuses to start;
+# - stdio-log-dir: the sandbox's log path is opened again at each start
+#   (reference): moved away, it is made anew (root's, 0640) by fast's next
+#   start, which writes there;
 # - the counts of running containers (lxc-ls, lithos_ps) after each step,
 #   and nothing left behind after SIGTERM.
 # TAP.  Needs root, LXC, busybox-static and python3.
@@ -125,6 +128,13 @@ ok $(tt_float "$gap >= 2.9 && $gap < 4.5" && echo 0 || echo 1) \
 	"slow: a process that ran shorter than restart-timeout restarts restart-timeout (3 s) after its last start (got $gap s)"
 is "$(tt_running | grep -v fast)" "s.slow.0" "lxc-ls: slow runs again, once"
 is "$(tt_knot_pids s/slow.0 | wc -w)" 1 "pgrep -f 'lithos_knot --name s/slow.0' finds one knot"
+
+# ---- stdio-log-dir: opened again at each start
+mv "$STDIO_LOG_DIR/s.log" "$T/s.log.rotated"
+tt_wait_for 10 'grep -q "s/fast\.0" "$STDIO_LOG_DIR/s.log" 2>/dev/null'
+ok $? "the stdio log moved away: fast's next start made stdio-log-dir/s.log again and wrote there" ||
+	ls -l "$STDIO_LOG_DIR" | diag
+is "$(stat -c '%u:%g %a' "$STDIO_LOG_DIR/s.log" 2>&1)" "0:0 640" "the new stdio log is root's, mode 0640"
 
 # ---- stop
 tt_stop_tree TERM
