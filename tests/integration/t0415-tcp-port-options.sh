@@ -5,7 +5,8 @@
 # - the defaults on another: backlog 128, SO_REUSEADDR on, SO_REUSEPORT
 #   off, blocking; host 127.0.0.1 is the bound address;
 # - reuse-port: true: SO_REUSEPORT on, and each instance has a socket of
-#   its own (the other ports are one socket shared by both instances).
+#   its own (the other ports are one socket shared by both instances);
+# - fd: 0 (allowed since lithos 0.15.4): the socket is the process's stdin.
 # Nothing left behind.
 # Network: loopback only.
 # TAP.  Needs root, LXC, busybox-static and python3 (pidfd_getfd, Linux >= 5.6).
@@ -19,17 +20,17 @@ PORTS=()
 for i in $(seq 200); do
 	p=$((21000 + RANDOM % 8000))
 	[ -z "$(ss -ltnH "sport = :$p")" ] && PORTS+=("$p")
-	[ ${#PORTS[@]} -ge 3 ] && break
+	[ ${#PORTS[@]} -ge 4 ] && break
 done
-[ ${#PORTS[@]} -ge 3 ] || bail_out "no 3 free ports found"
-P1=${PORTS[0]} P2=${PORTS[1]} P3=${PORTS[2]}
-diag "ports $P1 $P2 $P3"
+[ ${#PORTS[@]} -ge 4 ] || bail_out "no 4 free ports found"
+P1=${PORTS[0]} P2=${PORTS[1]} P3=${PORTS[2]} P4=${PORTS[3]}
+diag "ports $P1 $P2 $P3 $P4"
 
 itest_master
 itest_sandbox s <<YAML
 allow-users: [1000]
 allow-groups: [1000]
-allow-tcp-ports: [$P1, $P2, $P3]
+allow-tcp-ports: [$P1, $P2, $P3, $P4]
 YAML
 tt_config opts <<YAML
 kind: Daemon
@@ -41,6 +42,7 @@ tcp-ports:
   $P1: {fd: 3, host: 127.0.0.1, listen-backlog: 5, reuse-addr: false, set-non-block: true}
   $P2: {fd: 4, host: 127.0.0.1}
   $P3: {fd: 5, host: 127.0.0.1, reuse-port: true}
+  $P4: {fd: 0, host: 127.0.0.1}
 YAML
 tt_processes s <<'YAML'
 opts:
@@ -115,8 +117,13 @@ ok $([ -n "$(field "$o0" ino)" ] && [ "$(field "$o0" ino)" != "$(field "$o1" ino
 	"reuse-port: true: each instance has a socket of its own"
 is "$(ss -ltnH "sport = :$P3" | wc -l)" 2 "two listeners on $P3"
 
+# ---- fd: 0
+o=$(sockopts "$a0" 0)
+diag "fd 0: $o"
+is "$(field "$o" addr) $(field "$o" listening)" "127.0.0.1:$P4 1" "fd: 0: the process's stdin is the listening socket of 127.0.0.1:$P4"
+
 tt_stop_tree TERM
 is "$rc" 0 "lithos_tree exits 0 on SIGTERM"
-is "$(ss -ltnH "( sport = :$P1 or sport = :$P2 or sport = :$P3 )")" "" "no port left bound"
+is "$(ss -ltnH "( sport = :$P1 or sport = :$P2 or sport = :$P3 or sport = :$P4 )")" "" "no port left bound"
 tt_check_clean "after SIGTERM" s.opts.0 s.opts.1
 done_testing
