@@ -5,7 +5,7 @@
 #   even below 1024): a real client on the host reaches it at the
 #   container's ip on the bridge; it is NOT bound in the host's network
 #   namespace; the process has it at its fd, with the listen-backlog and
-#   set-non-block of the config; the host's ip_unprivileged_port_start is
+#   set-non-block, reuse-addr and reuse-port of the config; the host's ip_unprivileged_port_start is
 #   left alone;
 # - `external: true`: bound by the tree in the host's network namespace, as
 #   before (a client on 127.0.0.1 reaches it);
@@ -53,7 +53,7 @@ group-id: 1000
 executable: /bin/tt_srv
 arguments: [accept, "3"]
 tcp-ports:
-  $IN: {fd: 3, listen-backlog: 7, set-non-block: true}
+  $IN: {fd: 3, listen-backlog: 7, set-non-block: true, reuse-addr: false, reuse-port: true}
 EOF
 tt_config ext <<EOF
 kind: Daemon
@@ -121,6 +121,9 @@ ino=$(readlink "/proc/$app/fd/3" 2>/dev/null | sed -n 's/^socket:\[\([0-9]*\)\]$
 like "$inner" "ino:$ino( |\$)" "the process has that socket at fd 3 (socket inode $ino)"
 flags=$(awk '/^flags:/ {print $2}' "/proc/$app/fdinfo/3" 2>/dev/null)
 ok $([ -n "$flags" ] && [ $((0$flags & 04000)) -ne 0 ] && echo 0 || echo 1) "set-non-block: fd 3 is O_NONBLOCK (flags $flags)"
+o=$(tt_sockopts "$app" 3)
+diag "fd 3: $o"
+is "$(tt_field "$o" reuseaddr) $(tt_field "$o" reuseport)" "0 1" "reuse-addr: false, reuse-port: true: SO_REUSEADDR off, SO_REUSEPORT on"
 is "$(listeners $IN)" "" "the port is NOT bound in the host's network namespace"
 unlike "$(ss -ltnpH 2>/dev/null | grep -E 'lithos_tree|lithos_knot' | grep -E ":$IN\\b")" . "nor by the tree or a knot"
 is "$(nsenter -t "$init" -n cat /proc/sys/net/ipv4/ip_unprivileged_port_start)" $IN "in the container's netns unprivileged ports start at $IN (uid 1000 binds it)"

@@ -52,32 +52,6 @@ opts:
   instances: 2
 YAML
 
-# sockopts PID FD: "reuseaddr=R reuseport=P nonblock=N listening=L
-# addr=HOST:PORT ino=INODE" of the socket at FD of PID
-sockopts() {
-	"$PYTHON" - "$1" "$2" <<'PYEOF'
-import ctypes, fcntl, os, socket, sys
-pid, tfd = int(sys.argv[1]), int(sys.argv[2])
-libc = ctypes.CDLL(None, use_errno=True)
-try:
-    pfd = os.pidfd_open(pid)
-except OSError as e:
-    print("ERROR pidfd_open: %s" % e)
-    sys.exit(0)
-fd = libc.syscall(438, pfd, tfd, 0)  # pidfd_getfd
-if fd < 0:
-    print("ERROR pidfd_getfd: %s" % os.strerror(ctypes.get_errno()))
-    sys.exit(0)
-nb = 1 if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_NONBLOCK else 0
-s = socket.socket(fileno=fd)
-g = lambda o: 1 if s.getsockopt(socket.SOL_SOCKET, o) else 0
-host, port = s.getsockname()[:2]
-print("reuseaddr=%d reuseport=%d nonblock=%d listening=%d addr=%s:%d ino=%d" % (
-    g(socket.SO_REUSEADDR), g(socket.SO_REUSEPORT), nb, g(socket.SO_ACCEPTCONN),
-    host, port, os.fstat(fd).st_ino))
-PYEOF
-}
-field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 backlogs() { ss -ltnH "sport = :$1" | awk '{print $3}' | sort -u | tr '\n' ' '; }
 
 tt_start_tree || bail_out "lithos_tree did not start"
@@ -87,40 +61,40 @@ a0=$(tt_app_pid s.opts.0)
 a1=$(tt_app_pid s.opts.1)
 
 # ---- listen-backlog 5, reuse-addr: false, set-non-block: true
-o=$(sockopts "$a0" 3)
+o=$(tt_sockopts "$a0" 3)
 diag "fd 3: $o"
-is "$(field "$o" addr)" "127.0.0.1:$P1" "fd 3 is the socket of 127.0.0.1:$P1"
-is "$(field "$o" listening)" 1 "fd 3 listens"
-is "$(field "$o" reuseaddr)" 0 "reuse-addr: false: SO_REUSEADDR off"
-is "$(field "$o" reuseport)" 0 "fd 3: SO_REUSEPORT off (default)"
-is "$(field "$o" nonblock)" 1 "set-non-block: true: O_NONBLOCK"
+is "$(tt_field "$o" addr)" "127.0.0.1:$P1" "fd 3 is the socket of 127.0.0.1:$P1"
+is "$(tt_field "$o" listening)" 1 "fd 3 listens"
+is "$(tt_field "$o" reuseaddr)" 0 "reuse-addr: false: SO_REUSEADDR off"
+is "$(tt_field "$o" reuseport)" 0 "fd 3: SO_REUSEPORT off (default)"
+is "$(tt_field "$o" nonblock)" 1 "set-non-block: true: O_NONBLOCK"
 is "$(backlogs "$P1")" "5 " "listen-backlog 5 (ss Send-Q of the listener)"
 
 # ---- the defaults
-o=$(sockopts "$a0" 4)
+o=$(tt_sockopts "$a0" 4)
 diag "fd 4: $o"
-is "$(field "$o" addr)" "127.0.0.1:$P2" "fd 4 is the socket of 127.0.0.1:$P2"
-is "$(field "$o" reuseaddr)" 1 "reuse-addr defaults to true: SO_REUSEADDR on"
-is "$(field "$o" reuseport)" 0 "reuse-port defaults to false: SO_REUSEPORT off"
-is "$(field "$o" nonblock)" 0 "set-non-block defaults to false: blocking"
+is "$(tt_field "$o" addr)" "127.0.0.1:$P2" "fd 4 is the socket of 127.0.0.1:$P2"
+is "$(tt_field "$o" reuseaddr)" 1 "reuse-addr defaults to true: SO_REUSEADDR on"
+is "$(tt_field "$o" reuseport)" 0 "reuse-port defaults to false: SO_REUSEPORT off"
+is "$(tt_field "$o" nonblock)" 0 "set-non-block defaults to false: blocking"
 is "$(backlogs "$P2")" "128 " "listen-backlog defaults to 128"
 
 # ---- one shared socket per port, but reuse-port: one per instance
-is "$(field "$(sockopts "$a1" 3)" ino)" "$(field "$(sockopts "$a0" 3)" ino)" "the two instances share one socket of $P1"
-is "$(field "$(sockopts "$a1" 4)" ino)" "$(field "$(sockopts "$a0" 4)" ino)" "the two instances share one socket of $P2"
-o0=$(sockopts "$a0" 5)
-o1=$(sockopts "$a1" 5)
+is "$(tt_field "$(tt_sockopts "$a1" 3)" ino)" "$(tt_field "$(tt_sockopts "$a0" 3)" ino)" "the two instances share one socket of $P1"
+is "$(tt_field "$(tt_sockopts "$a1" 4)" ino)" "$(tt_field "$(tt_sockopts "$a0" 4)" ino)" "the two instances share one socket of $P2"
+o0=$(tt_sockopts "$a0" 5)
+o1=$(tt_sockopts "$a1" 5)
 diag "fd 5: $o0 / $o1"
-is "$(field "$o0" reuseport) $(field "$o1" reuseport)" "1 1" "reuse-port: true: SO_REUSEPORT on"
-is "$(field "$o0" addr) $(field "$o1" addr)" "127.0.0.1:$P3 127.0.0.1:$P3" "both instances' fd 5 are sockets of 127.0.0.1:$P3"
-ok $([ -n "$(field "$o0" ino)" ] && [ "$(field "$o0" ino)" != "$(field "$o1" ino)" ] && echo 0 || echo 1) \
+is "$(tt_field "$o0" reuseport) $(tt_field "$o1" reuseport)" "1 1" "reuse-port: true: SO_REUSEPORT on"
+is "$(tt_field "$o0" addr) $(tt_field "$o1" addr)" "127.0.0.1:$P3 127.0.0.1:$P3" "both instances' fd 5 are sockets of 127.0.0.1:$P3"
+ok $([ -n "$(tt_field "$o0" ino)" ] && [ "$(tt_field "$o0" ino)" != "$(tt_field "$o1" ino)" ] && echo 0 || echo 1) \
 	"reuse-port: true: each instance has a socket of its own"
 is "$(ss -ltnH "sport = :$P3" | wc -l)" 2 "two listeners on $P3"
 
 # ---- fd: 0
-o=$(sockopts "$a0" 0)
+o=$(tt_sockopts "$a0" 0)
 diag "fd 0: $o"
-is "$(field "$o" addr) $(field "$o" listening)" "127.0.0.1:$P4 1" "fd: 0: the process's stdin is the listening socket of 127.0.0.1:$P4"
+is "$(tt_field "$o" addr) $(tt_field "$o" listening)" "127.0.0.1:$P4 1" "fd: 0: the process's stdin is the listening socket of 127.0.0.1:$P4"
 
 tt_stop_tree TERM
 is "$rc" 0 "lithos_tree exits 0 on SIGTERM"

@@ -367,6 +367,37 @@ tt_cleanup() {
 	return 0
 }
 
+# tt_sockopts PID FD: "reuseaddr=R reuseport=P nonblock=N listening=L
+# addr=HOST:PORT ino=INODE" of the socket at FD of process PID, taken with
+# pidfd_getfd (Linux >= 5.6, root); "ERROR ..." when it cannot
+tt_sockopts() {
+	"$PYTHON" - "$1" "$2" <<'PYEOF'
+import ctypes, fcntl, os, socket, sys
+pid, tfd = int(sys.argv[1]), int(sys.argv[2])
+libc = ctypes.CDLL(None, use_errno=True)
+try:
+    pfd = os.pidfd_open(pid)
+except OSError as e:
+    print("ERROR pidfd_open: %s" % e)
+    sys.exit(0)
+fd = libc.syscall(438, pfd, tfd, 0)  # pidfd_getfd
+if fd < 0:
+    print("ERROR pidfd_getfd: %s" % os.strerror(ctypes.get_errno()))
+    sys.exit(0)
+nb = 1 if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_NONBLOCK else 0
+s = socket.socket(fileno=fd)
+g = lambda o: 1 if s.getsockopt(socket.SOL_SOCKET, o) else 0
+host, port = s.getsockname()[:2]
+print("reuseaddr=%d reuseport=%d nonblock=%d listening=%d addr=%s:%d ino=%d" % (
+    g(socket.SO_REUSEADDR), g(socket.SO_REUSEPORT), nb, g(socket.SO_ACCEPTCONN),
+    host, port, os.fstat(fd).st_ino))
+PYEOF
+}
+# tt_field "K1=V1 K2=V2 ..." K: the value of K
+tt_field() {
+	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
 # tt_float_cmp "A OP B": bc comparison, 0 when true
 tt_float() {
 	[ "$(echo "$1" | bc -l)" = 1 ]
