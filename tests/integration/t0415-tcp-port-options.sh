@@ -6,7 +6,10 @@
 #   off, blocking; host 127.0.0.1 is the bound address;
 # - reuse-port: true: SO_REUSEPORT on, and each instance has a socket of
 #   its own (the other ports are one socket shared by both instances);
-# - fd: 0 (allowed since lithos 0.15.4): the socket is the process's stdin.
+# - fd: 0 (allowed since lithos 0.15.4): the socket is the process's stdin;
+# - a reload with a new listen-backlog restarts both instances on the same
+#   socket with the old backlog (reference: the parameters but fd do not
+#   change once the socket is bound).
 # Nothing left behind.
 # Network: loopback only.
 # TAP.  Needs root, LXC, busybox-static and python3 (pidfd_getfd, Linux >= 5.6).
@@ -95,6 +98,18 @@ is "$(ss -ltnH "sport = :$P3" | wc -l)" 2 "two listeners on $P3"
 o=$(tt_sockopts "$a0" 0)
 diag "fd 0: $o"
 is "$(tt_field "$o" addr) $(tt_field "$o" listening)" "127.0.0.1:$P4 1" "fd: 0: the process's stdin is the listening socket of 127.0.0.1:$P4"
+
+# ---- a changed listen-backlog: same socket, parameters kept
+ino2=$(tt_field "$(tt_sockopts "$a0" 4)" ino)
+sed -i "s/^  $P2: {fd: 4, host: 127.0.0.1}\$/  $P2: {fd: 4, host: 127.0.0.1, listen-backlog: 64}/" "$IMAGES/t/v1/config/opts.yaml"
+grep -q "listen-backlog: 64" "$IMAGES/t/v1/config/opts.yaml" || bail_out "the config edit did not apply"
+tt_quit
+ok $? "reload with listen-backlog 64 for $P2"
+tt_wait_for 20 'n0=$(tt_app_pid s.opts.0) && n1=$(tt_app_pid s.opts.1) && [ "$n0" != "$a0" ] && [ "$n1" != "$a1" ]'
+ok $? "both instances restarted with the new config"
+a0=$(tt_app_pid s.opts.0)
+is "$(tt_field "$(tt_sockopts "$a0" 4)" ino)" "$ino2" "the restarted instance has the same socket of $P2"
+is "$(backlogs "$P2")" "128 " "its listen-backlog is still 128: the parameters do not change once bound"
 
 tt_stop_tree TERM
 is "$rc" 0 "lithos_tree exits 0 on SIGTERM"
