@@ -227,13 +227,17 @@ ok $? "a process leaving a background child: the child was killed with the conta
 # ---- non-interactive: /dev/null, the stdio log
 echo "line before" >"$STDIO_LOG_DIR/s.log"
 start=$(date +%s)
-# stdin of lithos_cmd: a fifo with data in it, kept open by this script
+# stdin of lithos_cmd: a fifo with data in it, kept open by this script.
+# Opened read-write and written before lithos_cmd starts: written after,
+# through a write-only fd, the echo raced lithos_cmd's dup2(/dev/null, 0),
+# and a fifo without a reader killed this script with SIGPIPE (exit 141
+# after point 14, seen under load)
 mkfifo "$T/stdin"
+exec 7<>"$T/stdin"
+echo leaked-stdin >&7
 "$LITHOS_CMD" --master "$MASTER" s quiet <"$T/stdin" >"$T/out" 2>"$T/err" &
 qpid=$!
 ITEST_PIDS="$ITEST_PIDS $qpid"
-exec 7>"$T/stdin"
-echo leaked-stdin >&7
 for i in $(seq 100); do
 	kill -0 $qpid 2>/dev/null || break
 	sleep 0.1
