@@ -461,6 +461,48 @@ def send(data):
 def result(name, good):
     print("RESULT %s %s" % (name, "ok" if good else "fail"), flush=True)
 
+def stat_fields(p):
+    """the fields of /proc/P/stat after the command name, from state on"""
+    with open("/proc/%d/stat" % p) as f:
+        st = f.read()
+    return st[st.rindex(")") + 2:].split()
+
+def below(p, top):
+    """p is top or one of its descendants (host pids)"""
+    while p > 1:
+        if p == top:
+            return True
+        try:
+            p = int(stat_fields(p)[1])
+        except (OSError, ValueError, IndexError):
+            return False
+    return False
+
+def foreground(argv, timeout=10.0):
+    """wait until a process with command line argv, below lithos_cmd, is
+    the foreground job of its terminal and not stopped: a Ctrl-C or
+    Ctrl-Z typed before (the shell had not read the line, forked or
+    handed it the terminal yet) goes to the shell or is dropped with the
+    unread input, and the job runs on"""
+    want = b"\0".join(argv) + b"\0"
+    end = time.time() + timeout
+    while time.time() < end:
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open("/proc/%s/cmdline" % d, "rb") as f:
+                    if f.read() != want:
+                        continue
+                st = stat_fields(int(d))
+            except OSError:
+                continue
+            # state, ppid, pgrp, session, tty_nr, tpgid
+            if st[0] not in "TtZX" and st[2] == st[5] and below(int(d), pid):
+                return True
+        time.sleep(0.02)
+    return False
+
 mark = 0
 result("prompt", expect(b"PROMPT>", 10))
 send(b"echo $((6*7)); [ -t 0 ] && echo IS-A-TTY\n")
@@ -471,19 +513,22 @@ send(b"jobs\n")
 result("bg-job", expect(b"Running") and expect(b"sleep 30") and expect(b"PROMPT>"))
 send(b"kill %1\n")
 expect(b"PROMPT>")
+send(b"sleep 31\n")
+fg = foreground([b"sleep", b"31"])
 t = time.time()
-send(b"sleep 30\n")
-time.sleep(0.5)
 send(b"\x03")
-result("ctrl-c", expect(b"PROMPT>", 5) and time.time() - t < 5)
-send(b"sleep 30\n")
-time.sleep(0.5)
+ok = expect(b"PROMPT>", 5) and time.time() - t < 5
+result("ctrl-c", fg and ok)
+send(b"sleep 32\n")
+fg = foreground([b"sleep", b"32"])
 send(b"\x1a")
-result("ctrl-z", expect(b"Stopped", 5) and expect(b"PROMPT>"))
+ok = expect(b"Stopped", 5) and expect(b"PROMPT>")
+result("ctrl-z", fg and ok)
 send(b"fg\n")
-time.sleep(0.5)
+fg = foreground([b"sleep", b"32"])
 send(b"\x03")
-result("fg", expect(b"PROMPT>", 5))
+ok = expect(b"PROMPT>", 5)
+result("fg", fg and ok)
 send(b"exit 5\n")
 end = time.time() + 10
 status = None
