@@ -56,13 +56,22 @@ unlike "$(tail -1 "$T/out" | tr ' ' '\n')" '^[567]$' "--stdio: the fds 5, 6, 7 t
 is "$(cat "$T/err")" "err" "--stdio: stderr is the given fd"
 
 # ---- signals
-out=$(pid1 -- /bin/sh -c 'trap "echo got-USR1; exit 9" USR1; echo ready; while :; do sleep 0.1; done' &
-	sleep 0.5
+# SIGUSR1 once the shell has its trap ($T/ready; a fixed 0.5 s raced the
+# start: a signal before the trap killed the shell, one before init ran
+# went nowhere and the loop never ended); at most 30 s in all
+rm -f "$T/ready"
+out=$(timeout -s KILL 30 unshare --pid --fork --kill-child --mount-proc -- "$INIT" -- /bin/sh -c \
+	"trap 'echo got-USR1; exit 9' USR1; echo ready; : >$T/ready; while :; do sleep 0.1; done" &
+	for i in $(seq 200); do
+		[ -e "$T/ready" ] && break
+		sleep 0.05
+	done
 	kill -USR1 "$(pgrep -f -n "^$INIT -- /bin/sh -c trap")"
 	wait $!)
 rc=$?
 is "$out" "ready
 got-USR1" "SIGUSR1 to init reaches the process (its trap ran)"
+is "$rc" 9 "and the trap's exit code 9 is init's"
 
 # ---- failures of its own
 out=$(pid1 -- /nonexistent 2>&1)
