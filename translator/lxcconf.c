@@ -135,8 +135,19 @@ static int vol_cmp(const void *a, const void *b)
 	return strcmp(x->mountpoint, y->mountpoint);
 }
 
-static void hook_kv(struct buf *b, const char *key, const char *value)
+/* One #lithos line.  They drive the host-side work of the start (lithos_cmd,
+ * lithos_knot and lithos_hook read them back): a value that would end the
+ * line and begin one of its own is never written (a diag instead; the
+ * parsers refuse such paths first). */
+static void hook_kv(struct buf *b, struct diags *d, const char *file, const char *key,
+		    const char *value)
 {
+	if (has_newline(value)) {
+		diag_add(d, file, 0, 0,
+			 "the lxc.conf line #lithos.%s would hold a newline; expected single-line values",
+			 key);
+		return;
+	}
 	buf_printf(b, "#lithos.%s = %s\n", key, value);
 }
 
@@ -507,25 +518,25 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 			   after_setup ? " after-setup-command" : "");
 		buf_printf(out, "lxc.hook.start-host = %s\n", f->hook);
 	}
-	hook_kv(out, "name", in->name);
+	hook_kv(out, d, cf, "name", in->name);
 	for (size_t i = 0; i < n_remounts; i++)
-		hook_kv(out, "remount", remounts[i]);
+		hook_kv(out, d, cf, "remount", remounts[i]);
 	if (userns && !s->bridged_network)
-		hook_kv(out, "readonly-recursive", "sys");
+		hook_kv(out, d, cf, "readonly-recursive", "sys");
 	free(remounts);
-	hook_kv(out, "state-dir", f->state_dir);
+	hook_kv(out, d, cf, "state-dir", f->state_dir);
 	if (migratable)
-		hook_kv(out, "migratable", "1");
+		hook_kv(out, d, cf, "migratable", "1");
 	if (f->stdio_log)
-		hook_kv(out, "stdio-log", f->stdio_log);
+		hook_kv(out, d, cf, "stdio-log", f->stdio_log);
 	if (f->init_file)
-		hook_kv(out, "init-file", f->init_file);
+		hook_kv(out, d, cf, "init-file", f->init_file);
 	for (size_t i = 0; i < cc->n_volumes; i++) {
 		const struct volume *v = &cc->volumes[i];
 		if (v->kind == VOL_STATEDIR && strcmp(v->path, "/")) {
 			char *line = xasprintf("%s %04o %u %u", v->path, v->mode,
 					       map_to_host(umap, v->user), map_to_host(gmap, v->group));
-			hook_kv(out, "statedir-volume", line);
+			hook_kv(out, d, cf, "statedir-volume", line);
 			free(line);
 		}
 		if (v->kind == VOL_PERSISTENT && v->mkdir) {
@@ -534,14 +545,14 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 				char *line = xasprintf("%04o %u %u %s", v->mode,
 						       map_to_host(umap, v->user),
 						       map_to_host(gmap, v->group), src);
-				hook_kv(out, "persistent-mkdir", line);
+				hook_kv(out, d, cf, "persistent-mkdir", line);
 				free(line);
 				free(src);
 			}
 		}
 	}
 	if (mount_resolv || cc->resolv_conf.copy_from_host) {
-		hook_kv(out, "resolv-conf", cc->resolv_conf.copy_from_host ? s->resolv_conf : "-");
+		hook_kv(out, d, cf, "resolv-conf", cc->resolv_conf.copy_from_host ? s->resolv_conf : "-");
 	}
 	{
 		bool copy = cc->hosts_file.copy_from_host;
@@ -550,17 +561,17 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 		bool public = cc->hosts_file.public_hostname == TRI_AUTO ? !copy
 			      : cc->hosts_file.public_hostname == TRI_TRUE;
 		char *line = xasprintf("copy=%d localhost=%d public-hostname=%d", copy, localhost, public);
-		hook_kv(out, "hosts", line);
+		hook_kv(out, d, cf, "hosts", line);
 		free(line);
-		hook_kv(out, "hosts-file", s->hosts_file);
+		hook_kv(out, d, cf, "hosts-file", s->hosts_file);
 		for (size_t i = 0; i < s->additional_hosts.n; i++) {
 			char *h = xasprintf("%s %s", s->additional_hosts.v[i].value,
 					    s->additional_hosts.v[i].key);
-			hook_kv(out, "additional-host", h);
+			hook_kv(out, d, cf, "additional-host", h);
 			free(h);
 		}
 		if (in->ip)
-			hook_kv(out, "container-ip", in->ip);
+			hook_kv(out, d, cf, "container-ip", in->ip);
 	}
 	if (br && in->ip) {
 		for (size_t i = 0; i < br->after_setup_command.n; i++) {
@@ -570,7 +581,7 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 					 "after-setup-command: argument contains a newline; expected single-line arguments");
 				continue;
 			}
-			hook_kv(out, "after-setup-arg", br->after_setup_command.v[i]);
+			hook_kv(out, d, cf, "after-setup-arg", br->after_setup_command.v[i]);
 		}
 	}
 	return diags_count(d) > before ? -1 : 0;

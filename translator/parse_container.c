@@ -352,14 +352,20 @@ static bool f_volumes(struct dctx *c, const struct ynode *v, void *o)
 		vol.mountpoint = xstrdup(k->value);
 		vol.pos = node_pos(k);
 		vol.vpos = node_pos(val);
-		if (k->value[0] != '/' || path_has_dot_components(k->value)) {
+		if (path_has_control_chars(k->value)) {
+			derr(c, k, "volumes: a mount point has a control character (newline, tab, ...); expected a path of printable characters");
+			ok = false;
+		} else if (k->value[0] != '/' || path_has_dot_components(k->value)) {
 			derr(c, k, "volumes: mount point \"%s\" is not valid; expected an absolute path without . or .. components",
 			     k->value);
 			ok = false;
 		}
 		if (!dec_volume(c, val, &vol))
 			ok = false;
-		if (vol.path && path_has_dot_components(vol.path)) {
+		if (vol.path && path_has_control_chars(vol.path)) {
+			derr(c, val, "volume: its path has a control character (newline, tab, ...); expected a path of printable characters");
+			ok = false;
+		} else if (vol.path && path_has_dot_components(vol.path)) {
 			derr(c, val, "volume %s: path \"%s\" has . or .. components; expected a plain absolute path",
 			     vol.mountpoint, vol.path);
 			ok = false;

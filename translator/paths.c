@@ -47,6 +47,14 @@ bool path_has_dot_components(const char *p)
 	return false;
 }
 
+bool path_has_control_chars(const char *p)
+{
+	for (const unsigned char *s = (const unsigned char *)p; *s; s++)
+		if (*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 char *path_normalize_abs(const char *p)
 {
 	struct buf b = { 0 };

@@ -12,6 +12,10 @@ char *path_join(const char *a, const char *b);
 char *path_normalize_abs(const char *p);
 /* True if `p` contains a "." or ".." component or an empty one in the middle. */
 bool path_has_dot_components(const char *p);
+/* True if `p` has a control character (newline, tab, ... 0x01-0x1f, 0x7f):
+ * such a path would end a line of the compiled lxc.conf (its #lithos lines
+ * drive the host-side work of the start) and start a line of its own. */
+bool path_has_control_chars(const char *p);
 
 /* Open `path` (absolute, as seen in the container) below the directory fd
  * `rootfd`, resolving every symlink as if `rootfd` were `/` (openat2 with

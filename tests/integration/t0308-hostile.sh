@@ -8,6 +8,7 @@
 #   relative, also a parent directory of the mount point), for each volume
 #   kind;
 # - an image name with ..;
+# - a newline in a volume's path or mount point (#lithos line injection);
 # - user-id / group-id outside allow-users / allow-groups;
 # - a volume naming a path the sandbox does not declare;
 # - an ip-address outside the sandbox's network.
@@ -135,6 +136,26 @@ EOF
 	refused img "image name $img" "$ETC/processes/s.yaml" 'image'
 	sed -i '/^img:$/,$d' "$ETC/processes/s.yaml"
 done
+
+# ---- a newline in a volume's path or mount point: it would end its line
+# of the lxc.conf and start a #lithos line of its own (those drive the
+# host-side work of the start: here a mkdir by host root outside the sandbox)
+hostile nlpath t/v1 <<EOF
+volumes:
+  /data: !Persistent {path: "/rw/a\\n#lithos.persistent-mkdir = 0777 1000 1000 $H/pwned", mkdir: true}
+EOF
+refused nlpath "a newline in a !Persistent path" "$IMAGES/t/v1/config/s.nlpath.yaml" 'control character'
+nldir="$IMAGES/t/v1/data
+#lithos.persistent-mkdir = 0777 1000 1000 $H/pwned2"
+mkdir -p "$nldir"
+hostile nlmount t/v1 <<EOF
+volumes:
+  "/data\\n#lithos.persistent-mkdir = 0777 1000 1000 $H/pwned2": !Persistent {path: /rw, mkdir: true}
+EOF
+refused nlmount "a newline in a mount point" "$IMAGES/t/v1/config/s.nlmount.yaml" 'control character'
+rm -r "$IMAGES/t/v1/data
+#lithos.persistent-mkdir = 0777 1000 1000 "
+is "$(ls -A "$H" | tr '\n' ' ')" "etc ro rw secret " "newlines in volume paths: nothing was made outside the sandbox"
 
 # ---- ids outside the sandbox's ranges
 hostile baduser t/v1 <<'EOF'

@@ -632,6 +632,12 @@ static void test_container_volumes(void)
 		  "c.yaml:2:55: volume: group: \"x\": not a number; expected a non-negative integer (0x, 0o, 0b prefixes and k, Mi, Gi style units allowed)" },
 		{ 'c', "volumes: {/a: !Persistent [1]}\n", "c.yaml:2:15: volume /a: !Persistent: expected a virtual path or {path, mkdir, mode, user, group}, got a list" },
 		{ 'c', "volumes: {/a: !Persistent /x/../y}\n", "c.yaml:2:15: volume /a: path \"/x/../y\" has . or .. components; expected a plain absolute path" },
+		/* a newline would start a #lithos line of its own in the lxc.conf */
+		{ 'c', "volumes: {\"/a\\n#lithos.persistent-mkdir = 0777 0 0 /etc/x\": !Tmpfs }\n", "c.yaml:2:11: volumes: a mount point has a control character (newline, tab, ...); expected a path of printable characters" },
+		{ 'c', "volumes: {\"/a\\tb\": !Tmpfs }\n", "c.yaml:2:11: volumes: a mount point has a control character (newline, tab, ...); expected a path of printable characters" },
+		{ 'c', "volumes: {/a: !Persistent {path: \"/x\\n#lithos.persistent-mkdir = 0777 0 0 /etc/x\", mkdir: true}}\n", "c.yaml:2:15: volume: its path has a control character (newline, tab, ...); expected a path of printable characters" },
+		{ 'c', "volumes: {/a: !Readonly \"/x\\r\"}\n", "c.yaml:2:15: volume: its path has a control character (newline, tab, ...); expected a path of printable characters" },
+		{ 'c', "volumes: {/a: !Statedir {path: \"/x\\n#lithos.resolv-conf = /etc/shadow\"}}\n", "c.yaml:2:15: volume: its path has a control character (newline, tab, ...); expected a path of printable characters" },
 		{ 'c', "volumes: {/a: !Persistent {path: /x, path: /y}}\n", "c.yaml:2:38: volume !Persistent: duplicate key \"path\" (first at line 2); expected each key once" },
 		{ 'c', "volumes: {/a: !Statedir [1]}\n", "c.yaml:2:15: volume /a: !Statedir: expected {path, mode, user, group}, got a list" },
 		{ 'c', "volumes: {/a: !Statedir {path: rel}}\n", "c.yaml:2:32: volume: path: \"rel\" is not an absolute path; expected a path starting with /" },
