@@ -8,7 +8,10 @@
  *               network namespace, as host root, with an almost empty
  *               environment, after the network is up
  *   mount       remount the writable volumes nosuid,nodev,noexec (LXC 5.0
- *               applies those flags to read-only bind mounts only)
+ *               applies those flags to read-only bind mounts only); check
+ *               that each volume below a sandbox's directory is the
+ *               directory reached from there without leaving it (LXC
+ *               follows symlinks in a mount source)
  *
  * pre-start (fresh state dir, statedir volumes, persistent mkdirs,
  * resolv.conf and hosts) and post-stop (remove the state dir) are not in
@@ -22,7 +25,8 @@
  *
  * Exit codes: 0 ok, 2 usage, 3 config unreadable, 4 state dir, 5 resolv.conf
  * or hosts, 6 after-setup-command failed, 7 volume directory, 8 remount,
- * 9 container directory not removed.
+ * 9 container directory not removed, 10 a volume's source leads out of the
+ * sandbox's directory.
  */
 #include "paths.h"
 #include "prestart.h"
@@ -46,6 +50,7 @@
 #define EXIT_AFTER_SETUP 6
 #define EXIT_REMOUNT 8
 #define EXIT_DESTROY 9
+#define EXIT_VOLUME_SOURCE 10
 
 /* what the lxc-create template (templates/lxc-lithos.in) puts into the
  * container directories it makes */
@@ -194,6 +199,17 @@ static int mount_hook(struct hookcfg *h)
 		}
 		if (fd >= 0)
 			close(fd);
+	}
+	/* volumes below the sandbox's directories: LXC bound what their
+	 * host path led to, following any symlink; refuse the start unless
+	 * that is the directory reached without leaving the sandbox's */
+	for (size_t i = 0; i < h->n_sources; i++) {
+		char *err = NULL;
+		if (volume_source_check(rootfd, &h->sources[i], &err) < 0) {
+			logmsg(h, "%s", err);
+			free(err);
+			rc = EXIT_VOLUME_SOURCE;
+		}
 	}
 	/* the host's /sys bound into a user namespace: LXC's ro covers its
 	 * top mount only; everything mounted below (cgroups, tracing, ...)

@@ -12,6 +12,31 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* one space-separated field of a #lithos line, \ooo escapes decoded (as
+ * the translator's put_fstab writes them); advances *p past it */
+static char *unescape_field(const char **p)
+{
+	struct buf b = { 0 };
+	const char *s = *p;
+	while (*s && *s != ' ') {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			char c = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			buf_add(&b, &c, 1);
+			s += 4;
+		} else {
+			buf_add(&b, s, 1);
+			s++;
+		}
+	}
+	if (*s == ' ')
+		s++;
+	*p = s;
+	char *r = xstrdup(buf_str(&b));
+	buf_free(&b);
+	return r;
+}
+
 static int read_lines(FILE *f, struct hookcfg *h)
 {
 	if (!f)
@@ -55,6 +80,13 @@ static int read_lines(FILE *f, struct hookcfg *h)
 		} else if (!strcmp(k, "persistent-mkdir")) {
 			char *s = xstrdup(v);
 			VEC_PUSH(h->persistent_mkdirs, h->n_persistent_mkdirs, s);
+		} else if (!strcmp(k, "volume-source")) {
+			struct volume_source vs;
+			const char *p = v;
+			vs.target = unescape_field(&p);
+			vs.base = unescape_field(&p);
+			vs.rest = unescape_field(&p);
+			VEC_PUSH(h->sources, h->n_sources, vs);
 		} else if (!strcmp(k, "readonly-recursive")) {
 			char *s = xstrdup(v);
 			VEC_PUSH(h->ro_recursive, h->n_ro_recursive, s);
@@ -101,6 +133,12 @@ void hookcfg_free(struct hookcfg *h)
 	buf_free(&h->additional_hosts);
 	free_vec(h->statedir_volumes, h->n_statedir_volumes);
 	free_vec(h->persistent_mkdirs, h->n_persistent_mkdirs);
+	for (size_t i = 0; i < h->n_sources; i++) {
+		free(h->sources[i].target);
+		free(h->sources[i].base);
+		free(h->sources[i].rest);
+	}
+	free(h->sources);
 	free_vec(h->after_setup, h->n_after_setup);
 	free_vec(h->remounts, h->n_remounts);
 	free(h->init_file);
@@ -160,6 +198,65 @@ static int mkdir_beneath(const char *base, const char *rel, mode_t mode, uid_t u
 	int e = errno;
 	close(bfd);
 	errno = e;
+	return rc;
+}
+
+static int open_beneath(int dirfd, const char *rel, int flags)
+{
+	struct open_how how;
+	memset(&how, 0, sizeof(how));
+	how.flags = (unsigned)flags | O_CLOEXEC;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+	long fd;
+	do {
+		fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
+	} while (fd < 0 && errno == EAGAIN);
+	return (int)fd;
+}
+
+int volume_source_open(const struct volume_source *v)
+{
+	int bfd = open(v->base, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (bfd < 0)
+		return -1;
+	int fd = open_beneath(bfd, v->rest, O_PATH | O_DIRECTORY);
+	int e = errno;
+	close(bfd);
+	errno = e;
+	return fd;
+}
+
+static const char *beneath_strerror(int e)
+{
+	return e == EXDEV || e == ELOOP ? "a symlink on its path leads out of the sandbox's directory"
+					: strerror(e);
+}
+
+int volume_source_check(int rootfd, const struct volume_source *v, char **err)
+{
+	int sfd = volume_source_open(v);
+	if (sfd < 0) {
+		*err = xasprintf("volume /%s: its source %s/%s: %s; refusing it", v->target, v->base,
+				 v->rest, beneath_strerror(errno));
+		return -1;
+	}
+	/* the target was checked to have no symlink; open it without
+	 * following any */
+	int tfd = open_in_root(rootfd, v->target, O_PATH | O_NOFOLLOW | O_DIRECTORY);
+	struct stat ss, ts;
+	int rc = 0;
+	if (tfd < 0 || fstat(tfd, &ts) < 0 || fstat(sfd, &ss) < 0) {
+		*err = xasprintf("volume /%s: cannot check what is mounted there: %s", v->target,
+				 strerror(errno));
+		rc = -1;
+	} else if (ss.st_dev != ts.st_dev || ss.st_ino != ts.st_ino) {
+		*err = xasprintf("volume /%s: the directory mounted there is not %s/%s reached without leaving %s (a symlink was followed, or the path changed during the start); refusing it",
+				 v->target, v->base, v->rest, v->base);
+		rc = -1;
+	}
+	if (tfd >= 0)
+		close(tfd);
+	close(sfd);
 	return rc;
 }
 
@@ -304,6 +401,42 @@ int prestart_run(const struct hookcfg *h, char **err)
 	return rc;
 }
 
+/* !Persistent {mkdir: true} at REST below the sandbox's directory BASE:
+ * the last component is made in its parent, which is reached from BASE
+ * without leaving it; an existing directory (reached so) is left as it is. */
+static int persistent_mkdir_beneath(const struct volume_source *vs, const char *path,
+				    unsigned mode, unsigned uid, unsigned gid, char **err)
+{
+	int fd = volume_source_open(vs);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (errno != ENOENT) {
+		if (errno == ENOTDIR)
+			*err = xasprintf("Persistent volume %s exists and is not a directory", path);
+		else
+			*err = xasprintf("Cannot create persistent volume %s: %s", path,
+					 beneath_strerror(errno));
+		return -1;
+	}
+	char *parent = path_dirname(vs->rest);
+	const char *last = strrchr(vs->rest, '/');
+	last = last ? last + 1 : vs->rest;
+	int bfd = open(vs->base, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int pfd = bfd < 0 ? -1 : open_beneath(bfd, parent, O_PATH | O_DIRECTORY);
+	int rc = pfd < 0 ? -1 : mkdir_beneath_at(pfd, last, mode, uid, gid);
+	int e = errno;
+	if (rc < 0)
+		*err = xasprintf("Cannot create persistent volume %s: %s", path, beneath_strerror(e));
+	if (pfd >= 0)
+		close(pfd);
+	if (bfd >= 0)
+		close(bfd);
+	free(parent);
+	return rc;
+}
+
 /* What goes into the fresh state dir sfd, and the persistent mkdirs. */
 static int prestart_fill(const struct hookcfg *h, int sfd, char **err)
 {
@@ -326,6 +459,21 @@ static int prestart_fill(const struct hookcfg *h, int sfd, char **err)
 			return PRESTART_ERR_VOLUME;
 		}
 		const char *path = line + off;
+		/* below a sandbox's directory (a path the container config
+		 * names): made there, never through a symlink leading out */
+		const struct volume_source *vs = NULL;
+		for (size_t j = 0; j < h->n_sources && !vs; j++) {
+			char *p = path_join(h->sources[j].base, h->sources[j].rest);
+			if (!strcmp(p, path))
+				vs = &h->sources[j];
+			free(p);
+		}
+		if (vs) {
+			if (persistent_mkdir_beneath(vs, path, mode, uid, gid, err) < 0)
+				return PRESTART_ERR_VOLUME;
+			continue;
+		}
+		/* the sandbox's directory itself (root's config) */
 		struct stat st;
 		if (lstat(path, &st) == 0) {
 			if (!S_ISDIR(st.st_mode)) {

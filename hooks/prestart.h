@@ -19,6 +19,15 @@
 #define PRESTART_ERR_RESOLV 5
 #define PRESTART_ERR_VOLUME 7
 
+/* A bind-mounted volume whose host path goes below the sandbox's directory
+ * (#lithos.volume-source = TARGET BASE REST): REST comes from the
+ * container config and is resolved from BASE without leaving it. */
+struct volume_source {
+	char *target; /* mount point, relative to the rootfs */
+	char *base;   /* the sandbox's host directory */
+	char *rest;   /* the path below it, relative */
+};
+
 struct hookcfg {
 	char *name;
 	char *state_dir;
@@ -32,6 +41,8 @@ struct hookcfg {
 	size_t n_statedir_volumes;
 	char **persistent_mkdirs;
 	size_t n_persistent_mkdirs;
+	struct volume_source *sources;
+	size_t n_sources;
 	char **after_setup;
 	size_t n_after_setup;
 	char **remounts;
@@ -52,6 +63,18 @@ void hookcfg_free(struct hookcfg *h);
  * !Persistent volumes with mkdir: true, resolv.conf and hosts.  0, or one
  * of PRESTART_ERR_* with *err set (malloc'd). */
 int prestart_run(const struct hookcfg *h, char **err);
+
+/* Open (O_PATH) the directory REST below BASE, never leaving BASE: a
+ * symlink on the way is followed only while it stays below BASE (openat2
+ * RESOLVE_BENEATH; an absolute one or one climbing out: EXDEV).  -1 with
+ * errno. */
+int volume_source_open(const struct volume_source *v);
+
+/* The mount hook's check: the directory mounted at TARGET below the rootfs
+ * `rootfd` is the one volume_source_open() reaches (same st_dev and
+ * st_ino), so LXC, which resolves the source as a plain path, did not bind
+ * a directory a symlink led it to.  0, or -1 with *err (malloc'd). */
+int volume_source_check(int rootfd, const struct volume_source *v, char **err);
 
 /* After the stop: remove the state dir.  0, or PRESTART_ERR_STATEDIR with
  * *err set. */

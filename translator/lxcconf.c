@@ -78,8 +78,13 @@ uint32_t map_to_host(const struct idmap *m, uint32_t id)
 	return UINT32_MAX;
 }
 
-/* Host path behind a virtual path: the sandbox's directory + the rest. */
-static char *virtual_to_host(const struct sandbox_config *s, const char *path, bool writable_only)
+/* The sandbox's host directory behind a virtual path (NULL: none) and the
+ * rest of the path below it, relative ("" for the directory itself).  The
+ * rest comes from the container config: resolved on the host, it must not
+ * lead out of the directory through a symlink the container (or another
+ * one sharing the directory) put there. */
+static const char *virtual_split(const struct sandbox_config *s, const char *path,
+				 bool writable_only, const char **rest_out)
 {
 	const struct kv *kv = match_virtual(&s->writable_paths, path);
 	if (!kv && !writable_only)
@@ -92,9 +97,31 @@ static char *virtual_to_host(const struct sandbox_config *s, const char *path, b
 	const char *rest = path + (n == 1 ? 0 : n);
 	while (*rest == '/')
 		rest++;
+	*rest_out = rest;
+	return kv->value;
+}
+
+/* Host path behind a virtual path: the sandbox's directory + the rest. */
+static char *virtual_to_host(const struct sandbox_config *s, const char *path, bool writable_only)
+{
+	const char *rest;
+	const char *base = virtual_split(s, path, writable_only, &rest);
+	if (!base)
+		return NULL;
 	if (!*rest)
-		return xstrdup(kv->value);
-	return path_join(kv->value, rest);
+		return xstrdup(base);
+	return path_join(base, rest);
+}
+
+/* A bind-mounted volume whose host path has a part below the sandbox's
+ * directory: the mount hook checks that LXC mounted the directory reached
+ * from there without leaving it (#lithos.volume-source). */
+static bool volume_has_rest(const struct sandbox_config *s, const struct volume *v)
+{
+	if (v->kind != VOL_READONLY && v->kind != VOL_PERSISTENT)
+		return false;
+	const char *rest;
+	return virtual_split(s, v->path, v->kind == VOL_PERSISTENT, &rest) && *rest;
 }
 
 /* Whether LXC runs our mount hook (see lxcconf_render): for writable
@@ -104,7 +131,8 @@ static bool has_mount_hook(const struct instance *in)
 {
 	const struct container_config *cc = in->cc;
 	for (size_t i = 0; i < cc->n_volumes; i++)
-		if (cc->volumes[i].kind == VOL_PERSISTENT || cc->volumes[i].kind == VOL_STATEDIR)
+		if (cc->volumes[i].kind == VOL_PERSISTENT || cc->volumes[i].kind == VOL_STATEDIR ||
+		    volume_has_rest(in->sandbox, &cc->volumes[i]))
 			return true;
 	bool userns = cc->uid_map.set || in->sandbox->uid_map.set;
 	return userns && !in->sandbox->bridged_network;
@@ -506,10 +534,19 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 	} else {
 		buf_puts(out, "# state dir, resolv.conf and hosts: made by lithos before the start, removed after\n");
 	}
+	bool check_sources = false;
+	for (size_t i = 0; i < cc->n_volumes; i++)
+		check_sources |= volume_has_rest(s, &cc->volumes[i]);
 	if (has_mount_hook(in)) {
-		buf_printf(out, "# mount hook:%s%s\n",
-			   n_remounts ? " writable volumes nosuid,nodev,noexec" : "",
-			   userns && !s->bridged_network ? " /sys read-only recursively" : "");
+		struct buf what = { 0 };
+		if (n_remounts)
+			buf_puts(&what, ", writable volumes nosuid,nodev,noexec");
+		if (check_sources)
+			buf_puts(&what, ", volumes below the sandbox's dirs checked for symlinks out");
+		if (userns && !s->bridged_network)
+			buf_puts(&what, ", /sys read-only recursively");
+		buf_printf(out, "# mount hook: %s\n", buf_str(&what) + 2);
+		buf_free(&what);
 		buf_printf(out, "lxc.hook.mount = %s\n", f->hook);
 	}
 	bool after_setup = br && in->ip && br->after_setup_command.n;
@@ -538,6 +575,19 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 					       map_to_host(umap, v->user), map_to_host(gmap, v->group));
 			hook_kv(out, d, cf, "statedir-volume", line);
 			free(line);
+		}
+		if (volume_has_rest(s, v)) {
+			/* TARGET BASE REST, each escaped as in lxc.mount.entry */
+			const char *rest;
+			const char *base = virtual_split(s, v->path, v->kind == VOL_PERSISTENT, &rest);
+			struct buf line = { 0 };
+			put_fstab(&line, v->mountpoint + 1);
+			buf_puts(&line, " ");
+			put_fstab(&line, base);
+			buf_puts(&line, " ");
+			put_fstab(&line, rest);
+			hook_kv(out, d, cf, "volume-source", buf_str(&line));
+			buf_free(&line);
 		}
 		if (v->kind == VOL_PERSISTENT && v->mkdir) {
 			char *src = virtual_to_host(s, v->path, true);
