@@ -71,8 +71,10 @@ static int open_in_volume(const struct instance *in, char **err)
 	 * is owned by the container's uid/gid 0, mode 0640; an existing one
 	 * is appended to as it is.  No symlink is followed anywhere on the
 	 * path, and nothing outside the volume is reached. */
+	/* O_NONBLOCK: a fifo the container put there must not block the
+	 * start (dropped again below for the regular file it must be) */
 	struct open_how how = {
-		.flags = O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY,
+		.flags = O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
 		.mode = 0640,
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
@@ -96,8 +98,20 @@ static int open_in_volume(const struct instance *in, char **err)
 		how.mode = 0;
 		fd = (int)syscall(SYS_openat2, root, r, &how, sizeof(how));
 	}
+	struct stat st;
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)) {
+		*err = xasprintf("cannot open stdout-stderr-file %s (%s/%s): not a regular file (a fifo, device or socket in volume %s); refusing to write there",
+				 file, kv->value, r, best->mountpoint);
+		close(fd);
+		fd = -1;
+		failed = true;
+	}
 	if (fd < 0 && !failed) {
-		if (errno == ELOOP || errno == EXDEV)
+		if (errno == ENXIO) /* a fifo without a reader, a socket */
+			*err = xasprintf("cannot open stdout-stderr-file %s (%s/%s): not a regular file (a fifo, device or socket in volume %s); refusing to write there",
+					 file, kv->value, r, best->mountpoint);
+		else if (errno == ELOOP || errno == EXDEV)
 			*err = xasprintf("cannot open stdout-stderr-file %s (%s/%s): a symlink on its path in volume %s; refusing to follow it",
 					 file, kv->value, r, best->mountpoint);
 		else

@@ -13,7 +13,8 @@
 # - a symlink planted at that path in the volume (to a host file outside,
 #   dangling to an outside path, or as a directory on the path) is refused
 #   with exit 122 and an error naming the file and the symlink; the file
-#   outside is untouched or not created, nothing is started, nothing left.
+#   outside is untouched or not created, nothing is started, nothing left;
+# - a fifo planted there is refused at once (exit 122), not opened blocking.
 # TAP.  Needs root, LXC and busybox-static.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -132,6 +133,19 @@ for sb in plain mapped; do
 	refused $sb "$sb: out.log -> an outside path that does not exist"
 	ok $([ ! -e "$T/outside/new-$sb" ]; echo $?) "$sb: nothing was created outside the volume"
 done
+# a fifo at the path (a container can make one in its volume): refused at
+# once, not a start blocked opening it for writing with no reader
+rm -f "$T/logs-plain/out.log"
+mkfifo "$T/logs-plain/out.log"
+timeout 30 "$LITHOS_CMD" --master "$MASTER" plain out fifo </dev/null >"$T/out" 2>"$T/err"
+rc=$?
+is "$rc" 122 "plain: out.log a fifo: refused with exit 122 (124: still blocked after 30 s)"
+like "$(cat "$T/err")" 'stdout-stderr-file /var/log/app/out\.log .*not a regular file' \
+	"plain: out.log a fifo: the error says it is not a regular file"
+unlike "$(stdio_log plain)" 'fifo' "plain: out.log a fifo: the process did not run"
+check_no_leftovers "plain: out.log a fifo"
+rm -f "$T/logs-plain/out.log"
+
 # a directory on the path: stdout-stderr-file /var/log/app/sub/out.log
 IMAGE=t/v1 itest_command plain sub <<'EOF'
 kind: Command
