@@ -192,6 +192,14 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 	/* checkpoint/restore with CRIU (docs/criu-notes.md) */
 	bool migratable = s->migratable && !in->is_command;
 
+	/* every line below is one lxc.conf line: a newline in a value would
+	 * start a key of its own (the parsers refuse them first) */
+	if (has_newline(in->image_root) || has_newline(in->config_path) || has_newline(in->name)) {
+		diag_add(d, cf, 0, 0,
+			 "the image root, config path or name of %s has a newline; expected single-line values",
+			 in->lxc_name);
+		return -1;
+	}
 	buf_printf(out, "# lxc.conf compiled by lithos-lxc for %s\n", in->name);
 	buf_printf(out, "# sandbox %s, process %s, instance %u, config %s\n", s->name,
 		   in->entry->name, in->index, in->config_path);

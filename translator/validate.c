@@ -19,6 +19,13 @@ bool validate_image_name(const struct sandbox_config *s, const struct process_en
 		return false;
 	const char *why = NULL;
 	unsigned comps = 0;
+	if (path_has_control_chars(img)) {
+		/* it is written into the compiled lxc.conf (lxc.rootfs.path) */
+		diag_add(d, pfile, e->image_pos.line, e->image_pos.col,
+			 "image: the name has a control character (newline, tab, ...); expected %u relative component%s below image-dir of printable characters",
+			 s->image_dir_levels, s->image_dir_levels == 1 ? "" : "s");
+		return false;
+	}
 	if (img[0] == '/') {
 		why = "it is an absolute path";
 	} else if (!img[0]) {
@@ -131,6 +138,12 @@ static int load_cc(const struct sandbox_config *s, const struct process_entry *e
 		diag_add(d, pfile, e->config_pos.line, e->config_pos.col,
 			 "config \"%s\" is not an absolute path; expected the config's path inside the image, like /config/web.yaml",
 			 e->config ? e->config : "");
+		return -1;
+	}
+	if (path_has_control_chars(e->config)) {
+		/* it is written into the compiled lxc.conf (LITHOS_CONFIG) */
+		diag_add(d, pfile, e->config_pos.line, e->config_pos.col,
+			 "config: the path has a control character (newline, tab, ...); expected the config's path inside the image of printable characters");
 		return -1;
 	}
 	if (!image_ok)

@@ -8,7 +8,8 @@
 #   relative, also a parent directory of the mount point), for each volume
 #   kind;
 # - an image name with ..;
-# - a newline in a volume's path or mount point (#lithos line injection);
+# - a newline in a volume's path or mount point (#lithos line injection),
+#   or in a processes entry's config path (lxc.* line injection);
 # - user-id / group-id outside allow-users / allow-groups;
 # - a volume naming a path the sandbox does not declare;
 # - an ip-address outside the sandbox's network.
@@ -156,6 +157,25 @@ refused nlmount "a newline in a mount point" "$IMAGES/t/v1/config/s.nlmount.yaml
 rm -r "$IMAGES/t/v1/data
 #lithos.persistent-mkdir = 0777 1000 1000 "
 is "$(ls -A "$H" | tr '\n' ' ')" "etc ro rw secret " "newlines in volume paths: nothing was made outside the sandbox"
+
+# ---- a newline in the processes entry's config path: the config file is
+# the image's (a deploy tool may take the names from the image's /config),
+# the path is written into the lxc.conf (LITHOS_CONFIG, a comment): the
+# text after the newline became an lxc.* key of its own (here an
+# environment variable; lxc.hook.* the same way, run as host root)
+inj="x
+lxc.environment = INJECTED=1"
+printf 'kind: Command\nuser-id: 1000\ngroup-id: 1000\ninteractive: true\nexecutable: /bin/sh\narguments: [-c, "echo payload-ran INJECTED=$INJECTED"]\nenviron: {PATH: /bin}\n' \
+	>"$IMAGES/t/v1/config/$inj"
+cat >>"$ETC/processes/s.yaml" <<'EOF'
+nlconfig:
+  kind: Command
+  image: t/v1
+  config: "/config/x\nlxc.environment = INJECTED=1"
+EOF
+refused nlconfig "a newline in the processes entry's config path" "$ETC/processes/s.yaml" 'control character'
+sed -i '/^nlconfig:$/,$d' "$ETC/processes/s.yaml"
+rm -f "$IMAGES/t/v1/config/$inj"
 
 # ---- ids outside the sandbox's ranges
 hostile baduser t/v1 <<'EOF'

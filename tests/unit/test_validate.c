@@ -127,6 +127,9 @@ static void test_image_name(void)
 		{ 2, "a//b", "p.yaml:1:12: image \"a//b\" is not a valid image name: it has an empty component; expected 2 relative components below image-dir" },
 		{ 1, "a/", "p.yaml:1:12: image \"a/\" is not a valid image name: it has an empty component; expected 1 relative component below image-dir" },
 		{ 2, "a/", "p.yaml:1:12: image \"a/\" is not a valid image name: it has an empty component; expected 2 relative components below image-dir" },
+		/* written into lxc.rootfs.path: a newline would start a line of its own */
+		{ 2, "a/b\\nlxc.hook.start-host = /bin/evil", "p.yaml:1:12: image: the name has a control character (newline, tab, ...); expected 2 relative components below image-dir of printable characters" },
+		{ 1, "a\\tb", "p.yaml:1:12: image: the name has a control character (newline, tab, ...); expected 1 relative component below image-dir of printable characters" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		char *sb = xasprintf("image-dir-levels: %u\n", cases[i].levels);
@@ -308,6 +311,9 @@ static void test_load_container_config(void)
 		{ "app", "config/c.yaml",
 		  "p.yaml:1:27: config \"config/c.yaml\" is not an absolute path; expected the config's path inside the image, like /config/web.yaml",
 		  "load: relative config path", "load: relative config path fails" },
+		{ "app", "/config/c.yaml\\nlxc.hook.start-host = /bin/evil",
+		  "p.yaml:1:27: config: the path has a control character (newline, tab, ...); expected the config's path inside the image of printable characters",
+		  "load: a newline in the config path (it would start an lxc.conf line of its own)", "load: a newline in the config path fails" },
 		{ "app", "/config/missing.yaml",
 		  "p.yaml:1:27: config /config/missing.yaml: cannot open it inside image @T/images/app: No such file or directory; expected a container config file in the image",
 		  "load: missing config", NULL },
