@@ -219,7 +219,7 @@ int volume_source_open(const struct volume_source *v)
 	int bfd = open(v->base, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (bfd < 0)
 		return -1;
-	int fd = open_beneath(bfd, v->rest, O_PATH | O_DIRECTORY);
+	int fd = open_beneath(bfd, v->rest, O_PATH);
 	int e = errno;
 	close(bfd);
 	errno = e;
@@ -241,8 +241,8 @@ int volume_source_check(int rootfd, const struct volume_source *v, char **err)
 		return -1;
 	}
 	/* the target was checked to have no symlink; open it without
-	 * following any */
-	int tfd = open_in_root(rootfd, v->target, O_PATH | O_NOFOLLOW | O_DIRECTORY);
+	 * following any (a directory, or a file bound onto a file) */
+	int tfd = open_in_root(rootfd, v->target, O_PATH | O_NOFOLLOW);
 	struct stat ss, ts;
 	int rc = 0;
 	if (tfd < 0 || fstat(tfd, &ts) < 0 || fstat(sfd, &ss) < 0) {
@@ -409,8 +409,13 @@ static int persistent_mkdir_beneath(const struct volume_source *vs, const char *
 {
 	int fd = volume_source_open(vs);
 	if (fd >= 0) {
+		struct stat st;
+		bool dir = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
 		close(fd);
-		return 0;
+		if (dir)
+			return 0;
+		*err = xasprintf("Persistent volume %s exists and is not a directory", path);
+		return -1;
 	}
 	if (errno != ENOENT) {
 		if (errno == ENOTDIR)

@@ -64,7 +64,7 @@ void hookcfg_free(struct hookcfg *h);
  * of PRESTART_ERR_* with *err set (malloc'd). */
 int prestart_run(const struct hookcfg *h, char **err);
 
-/* Open (O_PATH) the directory REST below BASE, never leaving BASE: a
+/* Open (O_PATH) what REST names below BASE, never leaving BASE: a
  * symlink on the way is followed only while it stays below BASE (openat2
  * RESOLVE_BENEATH; an absolute one or one climbing out: EXDEV).  -1 with
  * errno. */

@@ -9,7 +9,8 @@
 #   directory behind it never reached by the process;
 # - !Persistent {mkdir: true} below such a symlink (two levels down too)
 #   makes nothing behind it;
-# - a relative symlink staying inside the sandbox's directory still works;
+# - a relative symlink staying inside the sandbox's directory still works,
+#   and so does a file bound onto a file;
 # - a nested volume's mount point planted as a symlink in the outer volume
 #   is refused (LXC opens mount targets without following symlinks);
 # - the same with a user namespace (the mount hook runs as mapped root).
@@ -97,6 +98,10 @@ is "$rc $out" "0 inside
 ok-ran" "a relative symlink staying inside: the volumes work"
 is "$(stat -c '%u:%g %a' "$H/rw/real/made" 2>&1)" "1000:1000 700" \
 	"a relative symlink staying inside: mkdir made the dir there, its owner and mode"
+# a file below the sandbox's dir bound onto a file of the image
+cmd fileb "  /etc/group: !Readonly /ro/real/made/f" 'cat /etc/group'
+run_cmd s fileb
+is "$rc $out" "0 inside" "a file below the sandbox's dir bound onto an image file works"
 
 # ---- the same with a user namespace (the mount hook runs as the mapped
 # root): refused when it leads out, working when it stays inside

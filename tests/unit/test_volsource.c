@@ -4,7 +4,8 @@
  * - #lithos.volume-source lines (TARGET BASE REST, escaped as in
  *   lxc.mount.entry) are read back;
  * - volume_source_check (the mount hook's) accepts the directory reached
- *   from BASE without leaving it, a relative symlink staying inside too,
+ *   from BASE without leaving it (a file too), a relative symlink staying
+ *   inside too,
  *   and refuses an absolute symlink, one climbing out, and a directory
  *   mounted at TARGET that is not the one reached so;
  * - !Persistent {mkdir: true} (prestart_run, root only) makes nothing
@@ -97,6 +98,14 @@ int main(void)
 	free(err);
 	err = NULL;
 	ok(check("vol", "d/deep", &err) < 0, "a symlink below a real directory: refused");
+	free(err);
+	err = NULL;
+	put("base/file", "f");
+	put("base/file2", "f");
+	is_int(check("file", "file", &err), 0, "a file (bound onto a file): accepted");
+	free(err);
+	err = NULL;
+	ok(check("file2", "file", &err) < 0, "another file at the target: refused");
 	free(err);
 	err = NULL;
 	ok(check("d", "vol", &err) < 0, "another directory mounted at the target: refused");
