@@ -1,5 +1,5 @@
 #!/bin/bash
-# t0314: symlinks a container plants in its writable volume never lead a
+# t0315: symlinks a container plants in its writable volume never lead a
 # later start out of the sandbox.  LXC resolves a bind mount's source as a
 # plain host path, following symlinks; the part below the sandbox's
 # directory comes from the container config:
@@ -18,7 +18,7 @@
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/lib/itest.sh"
-itest_init t0314
+itest_init t0315
 
 H=$T/host
 mkdir -p "$H/rw" "$H/outside/sub"
@@ -141,5 +141,5 @@ mcmd alias "  /data: !Persistent /rw/alias" 'echo inside > /data/f && echo ok-ra
 run_cmd m alias
 is "$rc $out $(cat "$H/rwm/real/f" 2>&1)" "0 ok-ran inside" \
 	"user namespace: a relative symlink staying inside works"
-check_no_leftovers "t0314 runs"
+check_no_leftovers "t0315 runs"
 done_testing
