@@ -105,6 +105,19 @@ int open_in_root(int rootfd, const char *path, int flags)
 	return (int)fd;
 }
 
+int open_beneath_nofollow(int dirfd, const char *rel, int flags)
+{
+	struct open_how how;
+	memset(&how, 0, sizeof(how));
+	how.flags = (unsigned)flags | O_CLOEXEC;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+	long fd;
+	do {
+		fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
+	} while (fd < 0 && errno == EAGAIN);
+	return (int)fd;
+}
+
 int lstat_in_root(int rootfd, const char *path, unsigned *mode)
 {
 	char *norm = path_normalize_abs(path);

@@ -170,11 +170,24 @@ static int load_cc(const struct sandbox_config *s, const struct process_entry *e
 		free(shown);
 		return -1;
 	}
-	_cleanup_close_ int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	/* the image's directory below image-dir with no symlink followed on
+	 * the way (image-dir itself is the operator's and may be one): a
+	 * symlink there, made by another sandbox's image sharing image-dir
+	 * with fewer levels or left by a deploy tool, would run the container
+	 * on whatever it points to, the host's / included */
+	_cleanup_close_ int dirfd = open(s->image_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int rootfd =
+		dirfd < 0 ? -1 : open_beneath_nofollow(dirfd, e->image, O_PATH | O_DIRECTORY);
 	if (rootfd < 0) {
-		diag_add(d, pfile, e->image_pos.line, e->image_pos.col,
-			 "image \"%s\": cannot open %s: %s; expected an image directory below image-dir %s",
-			 e->image, root, strerror(errno), s->image_dir);
+		int err = errno;
+		if (dirfd >= 0 && err == ELOOP)
+			diag_add(d, pfile, e->image_pos.line, e->image_pos.col,
+				 "image \"%s\": %s is reached through a symlink below image-dir %s; expected the image's own directory (symlinks below image-dir are not followed)",
+				 e->image, root, s->image_dir);
+		else
+			diag_add(d, pfile, e->image_pos.line, e->image_pos.col,
+				 "image \"%s\": cannot open %s: %s; expected an image directory below image-dir %s",
+				 e->image, root, strerror(err), s->image_dir);
 		free(root);
 		free(shown);
 		return -1;

@@ -7,7 +7,8 @@
 # - a volume mount point that is a symlink to a host path (absolute and
 #   relative, also a parent directory of the mount point), for each volume
 #   kind;
-# - an image name with ..;
+# - an image name with ..; an image directory reached through a symlink
+#   below image-dir (to a dir outside it, or to another image);
 # - a newline in a volume's path or mount point (#lithos line injection),
 #   or in a processes entry's config path (lxc.* line injection);
 # - user-id / group-id outside allow-users / allow-groups;
@@ -137,6 +138,23 @@ EOF
 	refused img "image name $img" "$ETC/processes/s.yaml" 'image'
 	sed -i '/^img:$/,$d' "$ETC/processes/s.yaml"
 done
+
+# ---- an image directory reached through a symlink below image-dir: to a
+# ---- complete image outside image-dir (it would run the container on it;
+# ---- a link to / runs it on the host's root), and to another image
+cp -a "$IMAGES/t/v1" "$T/outside-img"
+echo outside >"$T/outside-img/proof"
+ln -sfn "$T/outside-img" "$IMAGES/t/out"
+hostile imgout t/out <<'EOF'
+EOF
+refused imgout "image t/out, a symlink to a dir outside image-dir" "$ETC/processes/s.yaml" 'image "t/out".*symlink below image-dir'
+sed -i '/^imgout:$/,$d' "$ETC/processes/s.yaml"
+ln -sfn v1 "$IMAGES/t/alias"
+hostile imgalias t/alias <<'EOF'
+EOF
+refused imgalias "image t/alias, a symlink to another image" "$ETC/processes/s.yaml" 'image "t/alias".*symlink below image-dir'
+sed -i '/^imgalias:$/,$d' "$ETC/processes/s.yaml"
+rm -f "$IMAGES/t/out" "$IMAGES/t/alias"
 
 # ---- a newline in a volume's path or mount point: it would end its line
 # of the lxc.conf and start a #lithos line of its own (those drive the
