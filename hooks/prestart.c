@@ -201,25 +201,12 @@ static int mkdir_beneath(const char *base, const char *rel, mode_t mode, uid_t u
 	return rc;
 }
 
-static int open_beneath(int dirfd, const char *rel, int flags)
-{
-	struct open_how how;
-	memset(&how, 0, sizeof(how));
-	how.flags = (unsigned)flags | O_CLOEXEC;
-	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-	long fd;
-	do {
-		fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
-	} while (fd < 0 && errno == EAGAIN);
-	return (int)fd;
-}
-
 int volume_source_open(const struct volume_source *v)
 {
 	int bfd = open(v->base, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (bfd < 0)
 		return -1;
-	int fd = open_beneath(bfd, v->rest, O_PATH);
+	int fd = open_beneath(bfd, v->rest, O_PATH, true);
 	int e = errno;
 	close(bfd);
 	errno = e;
@@ -429,7 +416,7 @@ static int persistent_mkdir_beneath(const struct volume_source *vs, const char *
 	const char *last = strrchr(vs->rest, '/');
 	last = last ? last + 1 : vs->rest;
 	int bfd = open(vs->base, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	int pfd = bfd < 0 ? -1 : open_beneath(bfd, parent, O_PATH | O_DIRECTORY);
+	int pfd = bfd < 0 ? -1 : open_beneath(bfd, parent, O_PATH | O_DIRECTORY, true);
 	int rc = pfd < 0 ? -1 : mkdir_beneath_at(pfd, last, mode, uid, gid);
 	int e = errno;
 	if (rc < 0)

@@ -105,12 +105,12 @@ int open_in_root(int rootfd, const char *path, int flags)
 	return (int)fd;
 }
 
-int open_beneath_nofollow(int dirfd, const char *rel, int flags)
+int open_beneath(int dirfd, const char *rel, int flags, bool follow)
 {
 	struct open_how how;
 	memset(&how, 0, sizeof(how));
 	how.flags = (unsigned)flags | O_CLOEXEC;
-	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+	how.resolve = RESOLVE_BENEATH | (follow ? RESOLVE_NO_MAGICLINKS : RESOLVE_NO_SYMLINKS);
 	long fd;
 	do {
 		fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));

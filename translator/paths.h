@@ -22,11 +22,11 @@ bool path_has_control_chars(const char *p);
  * RESOLVE_IN_ROOT and no magic links), so nothing outside the root can be
  * reached.  Returns an fd or -1 with errno. */
 int open_in_root(int rootfd, const char *path, int flags);
-/* Open `rel` (relative) below the directory fd `dirfd` without following
- * any symlink on the way, the last component included (openat2
- * RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS: ELOOP at a symlink, EXDEV for
- * ..).  Returns an fd or -1 with errno. */
-int open_beneath_nofollow(int dirfd, const char *rel, int flags);
+/* Open `rel` (relative) below the directory fd `dirfd`, never leaving it
+ * (openat2 RESOLVE_BENEATH: EXDEV for a .. or an absolute symlink out, no
+ * magic links).  With follow, symlinks that stay below are followed; without,
+ * none is, the last component included (ELOOP).  An fd or -1 with errno. */
+int open_beneath(int dirfd, const char *rel, int flags, bool follow);
 /* lstat-like check of the final component of `path` inside the root:
  * returns 0 and fills *mode (S_IFMT bits) or -1 with errno. */
 int lstat_in_root(int rootfd, const char *path, unsigned *mode);

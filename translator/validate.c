@@ -177,7 +177,7 @@ static int load_cc(const struct sandbox_config *s, const struct process_entry *e
 	 * on whatever it points to, the host's / included */
 	_cleanup_close_ int dirfd = open(s->image_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int rootfd =
-		dirfd < 0 ? -1 : open_beneath_nofollow(dirfd, e->image, O_PATH | O_DIRECTORY);
+		dirfd < 0 ? -1 : open_beneath(dirfd, e->image, O_PATH | O_DIRECTORY, false);
 	if (rootfd < 0) {
 		int err = errno;
 		if (dirfd >= 0 && err == ELOOP)
