@@ -33,32 +33,7 @@ arguments:
 environ: {PATH: /bin}
 YAML
 
-# listen SOCKET OUT: a unix datagram socket at SOCKET (mode 0666) whose
-# messages are appended to OUT, one per line, for 120 s; LPID is its pid
-listen() {
-	rm -f "$2" "$2.ready"
-	"$PY" - "$1" "$2" <<'PYEOF' &
-import os, socket, sys, time
-path, out = sys.argv[1:3]
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(path)
-os.chmod(path, 0o666)
-s.settimeout(0.2)
-open(out + ".ready", "w").write("1")
-deadline = time.time() + 120
-while time.time() < deadline:
-    try:
-        data = s.recv(4096)
-    except socket.timeout:
-        continue
-    with open(out, "a") as f:
-        f.write(data.decode(errors="replace").rstrip("\n") + "\n")
-PYEOF
-	LPID=$!
-	ITEST_PIDS="$ITEST_PIDS $LPID"
-	for i in $(seq 100); do [ -e "$2.ready" ] && return 0; sleep 0.05; done
-	bail_out "the syslog listener at $1 did not start"
-}
+listen() { itest_syslog_listen "$PY" "$1" "$2"; }
 got() { # OUT: waits (5 s) for a line from t0314 in OUT
 	for i in $(seq 100); do grep -q 't0314.*hello from' "$1" 2>/dev/null && return 0; sleep 0.05; done
 	return 1

@@ -57,30 +57,7 @@ ok $? "nothing runs"
 
 # ---- syslog-facility and syslog-name
 SOCK_OUT=$T/syslog.got
-# listen SOCKET: a unix datagram socket at SOCKET whose messages are
-# appended to $SOCK_OUT, one per line, for 120 s
-listen() {
-	rm -f "$SOCK_OUT" "$SOCK_OUT.ready"
-	"$PYTHON" - "$1" "$SOCK_OUT" <<'PYEOF' &
-import os, socket, sys, time
-path, out = sys.argv[1:3]
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(path)
-s.settimeout(0.2)
-open(out + ".ready", "w").write("1")
-deadline = time.time() + 120
-while time.time() < deadline:
-    try:
-        data = s.recv(65536)
-    except socket.timeout:
-        continue
-    with open(out, "a") as f:
-        f.write(data.decode(errors="replace").rstrip("\n") + "\n")
-PYEOF
-	ITEST_PIDS="$ITEST_PIDS $!"
-	for i in $(seq 100); do [ -e "$SOCK_OUT.ready" ] && return 0; sleep 0.05; done
-	bail_out "the syslog listener at $1 did not start"
-}
+listen() { itest_syslog_listen "$PYTHON" "$1" "$SOCK_OUT"; }
 if [ ! -e /dev/log ] && [ ! -L /dev/log ]; then
 	ITEST_EXTRA_CLEANUP="rm -f /dev/log${ITEST_EXTRA_CLEANUP:+; $ITEST_EXTRA_CLEANUP}"
 	listen /dev/log

@@ -145,6 +145,34 @@ itest_sandbox() {
 	: >>"$ETC/processes/$1.yaml"
 }
 
+# itest_syslog_listen PYTHON SOCKET OUT: a unix datagram socket at SOCKET
+# (mode 0666, for a container's user too) whose messages are appended to
+# OUT, one per line, for 120 s; LPID is its pid (killed at the cleanup)
+itest_syslog_listen() {
+	rm -f "$3" "$3.ready"
+	"$1" - "$2" "$3" <<'PYEOF' &
+import os, socket, sys, time
+path, out = sys.argv[1:3]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(path)
+os.chmod(path, 0o666)
+s.settimeout(0.2)
+open(out + ".ready", "w").write("1")
+deadline = time.time() + 120
+while time.time() < deadline:
+    try:
+        data = s.recv(65536)
+    except socket.timeout:
+        continue
+    with open(out, "a") as f:
+        f.write(data.decode(errors="replace").rstrip("\n") + "\n")
+PYEOF
+	LPID=$!
+	ITEST_PIDS="$ITEST_PIDS $LPID"
+	for _ in $(seq 100); do [ -e "$3.ready" ] && return 0; sleep 0.05; done
+	bail_out "the syslog listener at $2 did not start"
+}
+
 # itest_sandbox_1000 NAME: the sandbox most tests use, its processes
 # allowed uid and gid 1000 only (itest_sandbox with those two keys)
 itest_sandbox_1000() {
