@@ -182,7 +182,8 @@ struct volume {
 	char *path;            /* Readonly/Persistent: virtual path; Statedir: subdir */
 	bool mkdir;
 	uint32_t mode;         /* Persistent/Statedir default 0700, Tmpfs 0766 */
-	uint32_t user, group;
+	uint32_t user, group;  /* Persistent/Statedir owner; default 0 (root) */
+	struct pos user_pos, group_pos; /* line 0: not written */
 	uint64_t size;         /* Tmpfs; default 100 MiB */
 };
 

@@ -229,10 +229,12 @@ static bool f_v_mode(struct dctx *c, const struct ynode *v, void *o)
 }
 static bool f_v_user(struct dctx *c, const struct ynode *v, void *o)
 {
+	V(o)->user_pos = node_pos(v);
 	return dec_u32(c, v, "volume: user", &V(o)->user);
 }
 static bool f_v_group(struct dctx *c, const struct ynode *v, void *o)
 {
+	V(o)->group_pos = node_pos(v);
 	return dec_u32(c, v, "volume: group", &V(o)->group);
 }
 static bool f_v_size(struct dctx *c, const struct ynode *v, void *o)

@@ -415,6 +415,43 @@ static void check_id(const char *what, const char *allow_key, uint32_t id, struc
 			 what, id, s->name, what);
 }
 
+/* The owner of a !Persistent (mkdir) or !Statedir volume: host root makes
+ * the directory and chowns it to this id at start, so a container config
+ * must not name an id its sandbox does not allow.  Checked like user-id:
+ * against allow-users/allow-groups (container-side ids with a sandbox
+ * uid-map), or, with a container uid-map, mapped by that map (whose outside
+ * ids are checked against allow-users with user-id).  0, the default, is
+ * always allowed: a root-owned directory grants the container's non-root
+ * process nothing. */
+static void check_volume_id(const struct volume *v, const char *what, const char *allow_key,
+			    uint32_t id, struct pos idpos, const char *idfile,
+			    const struct ranges *allow, const struct idmap *sandbox_map,
+			    const struct idmap *container_map, const struct sandbox_config *s,
+			    struct diags *d)
+{
+	const char *tag = v->kind == VOL_PERSISTENT ? "!Persistent" : "!Statedir";
+	if (id == 0)
+		return;
+	if (container_map->set) {
+		if (!idmap_maps_inside(container_map, id))
+			diag_add(d, idfile, idpos.line, idpos.col,
+				 "volume %s: %s %s %u is not mapped by the container's %s-map; expected an id inside the map, or 0 (root)",
+				 v->mountpoint, tag, what, id, what);
+		return;
+	}
+	if (!ranges_contain(allow, id)) {
+		char *rs = ranges_format(allow);
+		diag_add(d, idfile, idpos.line, idpos.col,
+			 "volume %s: %s %s %u is not in %s %s of sandbox %s; expected an allowed id, or 0 (root)",
+			 v->mountpoint, tag, what, id, allow_key, rs, s->name);
+		free(rs);
+	} else if (sandbox_map->set && !idmap_maps_inside(sandbox_map, id)) {
+		diag_add(d, idfile, idpos.line, idpos.col,
+			 "volume %s: %s %s %u is not mapped by sandbox %s's %s-map; expected an id inside the map, or 0 (root)",
+			 v->mountpoint, tag, what, id, s->name, what);
+	}
+}
+
 /* ---- volumes ---- */
 
 /* Longest virtual path that is `path` or a parent of it. */
@@ -588,6 +625,12 @@ bool validate_container(const struct sandbox_config *s, const struct process_ent
 				diag_add(d, cf, v->vpos.line, v->vpos.col,
 					 "volume %s: !Persistent %s is not a writable path of sandbox %s; expected a path under its writable-paths",
 					 v->mountpoint, v->path, s->name);
+		}
+		if (v->kind == VOL_PERSISTENT || v->kind == VOL_STATEDIR) {
+			check_volume_id(v, "user", "allow-users", v->user, v->user_pos, cf,
+					&s->allow_users, &s->uid_map, &cc->uid_map, s, d);
+			check_volume_id(v, "group", "allow-groups", v->group, v->group_pos, cf,
+					&s->allow_groups, &s->gid_map, &cc->gid_map, s, d);
 		}
 	}
 

@@ -13,6 +13,8 @@
 #   or in a processes entry's config path (lxc.* line injection);
 # - user-id / group-id outside allow-users / allow-groups;
 # - a volume naming a path the sandbox does not declare;
+# - a !Persistent (mkdir) or !Statedir volume's user / group outside
+#   allow-users / allow-groups (host root would chown the dir to it);
 # - an ip-address outside the sandbox's network.
 # Each is exit 121 with an error line naming FILE:LINE:COL of the culprit.
 # And one that only fails at start (a !Persistent mkdir on a host file):
@@ -220,6 +222,28 @@ volumes:
   /data: !Persistent /ro
 EOF
 refused roaswritable "!Persistent of a readonly-path" "$IMAGES/t/v1/config/s.roaswritable.yaml" '/ro'
+
+# ---- a volume's owner outside allow-users / allow-groups: host root makes
+# a !Persistent mkdir dir (and a !Statedir subdir) and chowns it to the
+# volume's user and group, so an image could have a dir of the sandbox's
+# writable path owned by any host uid/gid
+hostile volowner t/v1 <<'EOF'
+volumes:
+  /data: !Persistent {path: /rw/x, mkdir: true, user: 4242}
+EOF
+refused volowner "!Persistent mkdir user 4242 outside allow-users [1000]" "$IMAGES/t/v1/config/s.volowner.yaml" 'Persistent user 4242 is not in allow-users'
+is "$(stat -c '%u:%g' "$H/rw/x" 2>/dev/null || echo none)" none "!Persistent mkdir user 4242: no directory was made"
+hostile volgroup t/v1 <<'EOF'
+volumes:
+  /data: !Persistent {path: /rw/y, mkdir: true, user: 1000, group: 4243}
+EOF
+refused volgroup "!Persistent mkdir group 4243 outside allow-groups [1000]" "$IMAGES/t/v1/config/s.volgroup.yaml" 'Persistent group 4243 is not in allow-groups'
+is "$(stat -c '%u:%g' "$H/rw/y" 2>/dev/null || echo none)" none "!Persistent mkdir group 4243: no directory was made"
+hostile statowner t/v1 <<'EOF'
+volumes:
+  /run: !Statedir {path: /sub, user: 4244, group: 1000}
+EOF
+refused statowner "!Statedir user 4244 outside allow-users [1000]" "$IMAGES/t/v1/config/s.statowner.yaml" 'Statedir user 4244 is not in allow-users'
 
 # ---- fails at start, after the configs were accepted: a !Persistent
 # volume with mkdir: true whose host path is a file.  The state dir lithos

@@ -508,6 +508,69 @@ static void test_volumes(void)
 	      "stdout-stderr-file next to, not under, a volume");
 }
 
+/* The owner of a !Persistent (mkdir) or !Statedir volume is chowned by host
+ * root at start: a container config must not name ids its sandbox does not
+ * allow (0, the default, stays allowed: root-owned grants nothing) */
+static void test_volume_owners(void)
+{
+	sandbox("allow-users: [1000]\nallow-groups: [1000]\nwritable-paths: {/db: /var/lib/db}\n");
+	processes(ENTRY);
+	container("executable: /bin/x\nuser-id: 1000\ngroup-id: 1000\nvolumes:\n"
+		  "  /a: !Persistent {path: /db/a, mkdir: true, user: 1000, group: 1000}\n"
+		  "  /b: !Persistent {path: /db/b, mkdir: true, user: 0, group: 0}\n"
+		  "  /c: !Persistent {path: /db/c, mkdir: true}\n"
+		  "  /d: !Statedir {path: /d, user: 1000, group: 1000}\n"
+		  "  /e: !Statedir {path: /e, user: 0, group: 0}\n"
+		  "  /f: !Statedir\n");
+	CHECK("", "volume owners: allowed ids, explicit 0 and the default 0 pass");
+	container("executable: /bin/x\nuser-id: 1000\ngroup-id: 1000\nvolumes:\n"
+		  "  /a: !Persistent {path: /db/a, mkdir: true, user: 2000}\n");
+	CHECK("c.yaml:5:52: volume /a: !Persistent user 2000 is not in allow-users [1000] of sandbox app; expected an allowed id, or 0 (root)",
+	      "!Persistent user outside allow-users refused at its position");
+	container("executable: /bin/x\nuser-id: 1000\ngroup-id: 1000\nvolumes:\n"
+		  "  /a: !Persistent {path: /db/a, mkdir: true, user: 1000, group: 2000}\n");
+	CHECK("c.yaml:5:65: volume /a: !Persistent group 2000 is not in allow-groups [1000] of sandbox app; expected an allowed id, or 0 (root)",
+	      "!Persistent group outside allow-groups refused at its position");
+	container("executable: /bin/x\nuser-id: 1000\ngroup-id: 1000\nvolumes:\n"
+		  "  /s: !Statedir {path: /s, user: 2000,\n     group: 3000}\n");
+	CHECK("c.yaml:5:34: volume /s: !Statedir user 2000 is not in allow-users [1000] of sandbox app; expected an allowed id, or 0 (root)\n"
+	      "c.yaml:6:13: volume /s: !Statedir group 3000 is not in allow-groups [1000] of sandbox app; expected an allowed id, or 0 (root)",
+	      "!Statedir user and group outside allow-users/allow-groups refused");
+	container("executable: /bin/x\nuser-id: 1000\ngroup-id: 1000\nvolumes:\n"
+		  "  /a: !Persistent {path: /db/a, user: 2000}\n");
+	CHECK("c.yaml:5:39: volume /a: !Persistent user 2000 is not in allow-users [1000] of sandbox app; expected an allowed id, or 0 (root)",
+	      "!Persistent without mkdir: the key is still checked");
+
+	/* sandbox uid-map: container-side ids, as user-id */
+	sandbox("uid-map: [{outside: 100000, inside: 0, count: 2000}]\n"
+		"gid-map: [{outside: 100000, inside: 0, count: 2000}]\n"
+		"allow-users: [1000-3000]\nallow-groups: [1000-3000]\nwritable-paths: {/db: /var/lib/db}\n");
+	container("executable: /bin/x\nuser-id: 1000\ngroup-id: 1000\nvolumes:\n"
+		  "  /a: !Persistent {path: /db/a, mkdir: true, user: 1999, group: 0}\n");
+	CHECK("", "sandbox uid-map: allowed mapped id and 0 pass");
+	container("executable: /bin/x\nuser-id: 1000\ngroup-id: 1000\nvolumes:\n"
+		  "  /a: !Persistent {path: /db/a, mkdir: true, user: 101000, group: 2500}\n");
+	CHECK("c.yaml:5:52: volume /a: !Persistent user 101000 is not in allow-users [1000-3000] of sandbox app; expected an allowed id, or 0 (root)\n"
+	      "c.yaml:5:67: volume /a: !Persistent group 2500 is not mapped by sandbox app's group-map; expected an id inside the map, or 0 (root)",
+	      "sandbox uid-map: a host-side id is refused, an allowed id must be mapped");
+
+	/* container uid-map: ids inside the map (its outside ids are checked
+	 * against allow-users with user-id) */
+	sandbox("allow-users: [100000-165535]\nallow-groups: [100000-165535]\nwritable-paths: {/db: /var/lib/db}\n");
+	container("executable: /bin/x\nuser-id: 1\ngroup-id: 1\n"
+		  "uid-map: [{inside: 0, outside: 100000, count: 100}]\n"
+		  "gid-map: [{inside: 0, outside: 100000, count: 100}]\nvolumes:\n"
+		  "  /a: !Persistent {path: /db/a, mkdir: true, user: 99, group: 0}\n");
+	CHECK("", "container uid-map: mapped id and 0 pass");
+	container("executable: /bin/x\nuser-id: 1\ngroup-id: 1\n"
+		  "uid-map: [{inside: 0, outside: 100000, count: 100}]\n"
+		  "gid-map: [{inside: 0, outside: 100000, count: 100}]\nvolumes:\n"
+		  "  /a: !Statedir {path: /a, user: 100000, group: 100}\n");
+	CHECK("c.yaml:7:34: volume /a: !Statedir user 100000 is not mapped by the container's user-map; expected an id inside the map, or 0 (root)\n"
+	      "c.yaml:7:49: volume /a: !Statedir group 100 is not mapped by the container's group-map; expected an id inside the map, or 0 (root)",
+	      "container uid-map: unmapped ids (even an allowed outside id) refused");
+}
+
 /* ------------------------------------------------------------------ */
 
 static void test_tcp_ports(void)
@@ -945,6 +1008,7 @@ int main(void)
 	test_load_container_config();
 	test_users_groups();
 	test_volumes();
+	test_volume_owners();
 	test_tcp_ports();
 	test_secrets();
 	test_variables();
