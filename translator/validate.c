@@ -626,7 +626,9 @@ bool validate_container(const struct sandbox_config *s, const struct process_ent
 					 "volume %s: !Persistent %s is not a writable path of sandbox %s; expected a path under its writable-paths",
 					 v->mountpoint, v->path, s->name);
 		}
-		if (v->kind == VOL_PERSISTENT || v->kind == VOL_STATEDIR) {
+		/* a !Persistent without mkdir is bound as it is: its user
+		 * and group do nothing, and are not checked */
+		if ((v->kind == VOL_PERSISTENT && v->mkdir) || v->kind == VOL_STATEDIR) {
 			check_volume_id(v, "user", "allow-users", v->user, v->user_pos, cf,
 					&s->allow_users, &s->uid_map, &cc->uid_map, s, d);
 			check_volume_id(v, "group", "allow-groups", v->group, v->group_pos, cf,
