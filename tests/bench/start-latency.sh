@@ -329,7 +329,9 @@ start() {
 	shift 2
 	case $v in
 	cmd) "$T/bin/lithos_cmd" --master "$M" "$mode" "${@:-true}" ;;
-	base) env $BASE_ENV "$T/base/lithos_cmd" --master "$M" "$mode" "${@:-true}" ;;
+	# the variables exported in the subshell bash forks for the command
+	# anyway: no exec of env(1), which cost the variant ~1 ms per start
+	base) (export $BASE_ENV; exec "$T/base/lithos_cmd" --master "$M" "$mode" "${@:-true}") ;;
 	start) lxc-start -F -P "$T/lxc" -n "lbx-exact-$mode" -- /dev/.lithos-init -- "${@:-/bin/true}" ;;
 	*) lxc-execute -P "$T/lxc" -n "lbx-$v-$mode" -- "${@:-/bin/true}" ;;
 	esac
