@@ -35,19 +35,22 @@ writable-paths: {/rw: $H/rw}
 readonly-paths: {/ro: $H/rw}
 EOF
 
-cmd() { # NAME VOLUMES-YAML SCRIPT
-	itest_command s "$1" <<EOF
+# vcmd SANDBOX NAME VOLUMES-YAML SCRIPT: an interactive Command running
+# SCRIPT as 1000:1000 with those volumes
+vcmd() {
+	itest_command "$1" "$2" <<EOF
 kind: Command
 user-id: 1000
 group-id: 1000
 interactive: true
 executable: /bin/sh
-arguments: [-c, '$3']
+arguments: [-c, '$4']
 environ: {PATH: /bin}
 volumes:
-$2
+$3
 EOF
 }
+cmd() { vcmd s "$@"; }
 # refused NAME WHAT: the start fails, the host dir not reached, nothing left
 refused() {
 	rm -f "$STDIO_LOG_DIR/s.log"
@@ -114,19 +117,7 @@ uid-map: [{inside: 0, outside: 100000, count: 65536}]
 gid-map: [{inside: 0, outside: 100000, count: 65536}]
 writable-paths: {/rw: $H/rwm}
 EOF
-mcmd() { # NAME VOLUMES-YAML SCRIPT
-	itest_command m "$1" <<EOF
-kind: Command
-user-id: 1000
-group-id: 1000
-interactive: true
-executable: /bin/sh
-arguments: [-c, '$3']
-environ: {PATH: /bin}
-volumes:
-$2
-EOF
-}
+mcmd() { vcmd m "$@"; }
 mcmd plant "  /data: !Persistent /rw" "ln -s $H/outside /data/link && mkdir /data/real && ln -s real /data/alias && echo planted"
 run_cmd m plant
 is "$rc $out" "0 planted" "user namespace: the container planted its symlinks"
