@@ -292,6 +292,11 @@ tt_metrics() {
 tt_metric() {
 	tt_metrics | awk -F '\t' -v g="$1" -v m="$2" '$2 == g && $3 == m { print $4 }'
 }
+# tt_metric_of SNAPSHOT GROUP METRIC: one value from SNAPSHOT, an output of
+# tt_metrics (values read together come from one moment of the tree)
+tt_metric_of() {
+	printf '%s\n' "$1" | awk -F '\t' -v g="$2" -v m="$3" '$2 == g && $3 == m { print $4 }'
+}
 # tt_prom NAME LABELS-JSON: one sample of the Prometheus file
 tt_prom() {
 	"$PYTHON" "$CANTAL_READER" --prom "$RUNDIR/metrics/lithos.prom" |
