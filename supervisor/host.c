@@ -281,7 +281,7 @@ bool devfs_ready(const char *devfs_dir)
 		return false;
 	if (!strcmp(devfs_dir, "/dev"))
 		return true;
-	char *mk = xasprintf("%s/.lithos-devfs", devfs_dir);
+	char *mk = xasprintf("%s/" LITHOS_DEVFS_MARKER, devfs_dir);
 	bool ok = access(mk, F_OK) == 0;
 	free(mk);
 	return ok;

@@ -46,6 +46,8 @@ int cgroup_cleanup(const char *cgroup_name, const char *lxc_name, bool after_cle
 /* Whether containers get devfs-dir/log at /dev/log: devfs-dir is /dev
  * (the host's own /dev/log, as the lithos FAQ suggests for syslog), or was
  * prepared by lithos_mkdev (its .lithos-devfs marker). */
+/* the marker lithos_mkdev leaves in a prepared devfs-dir */
+#define LITHOS_DEVFS_MARKER ".lithos-devfs"
 bool devfs_ready(const char *devfs_dir);
 
 /* The state dir of an instance on the host. */

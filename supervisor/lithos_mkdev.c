@@ -10,6 +10,7 @@
  * exists.  devfs-dir: /dev (the FAQ's "not recommended" alternative) needs
  * no preparing: containers get the host's /dev/log, when it exists. */
 #include "config.h"
+#include "host.h"
 #include "util.h"
 
 #include <errno.h>
@@ -68,7 +69,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lithos_mkdev: cannot create %s: %s\n", m.devfs_dir, strerror(errno));
 		return 1;
 	}
-	char *marker = xasprintf("%s/.lithos-devfs", m.devfs_dir);
+	char *marker = xasprintf("%s/" LITHOS_DEVFS_MARKER, m.devfs_dir);
 	int fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0) {
 		fprintf(stderr, "lithos_mkdev: cannot create %s: %s\n", marker, strerror(errno));

@@ -553,7 +553,8 @@ int lxcconf_render(const struct instance *in, const struct master_config *m,
 			buf_puts(&what, ", volumes below the sandbox's dirs checked for symlinks out");
 		if (userns && !s->bridged_network)
 			buf_puts(&what, ", /sys read-only recursively");
-		buf_printf(out, "# mount hook: %s\n", buf_str(&what) + 2);
+		/* each part starts with ", " */
+		buf_printf(out, "# mount hook: %s\n", what.len ? buf_str(&what) + 2 : "");
 		buf_free(&what);
 		buf_printf(out, "lxc.hook.mount = %s\n", f->hook);
 	}
